@@ -1,0 +1,59 @@
+/*
+ * dmaheap's C ABI. Every function returns 0 or -errno (never -1 with errno) and never throws.
+ * A NULL system handle gives -EINVAL. Out-pointers must be non-NULL.
+ */
+#ifndef DMAHEAP_C_DMAHEAP_H
+#define DMAHEAP_C_DMAHEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define DMAHEAP_NOEXCEPT noexcept
+extern "C" {
+#else
+#define DMAHEAP_NOEXCEPT
+#endif
+
+typedef struct dmaheap_system dmaheap_system;
+
+/* Boots a System with `ram_bytes` of modelled RAM (page-aligned) and its heaps. */
+int dmaheap_system_boot(uint64_t ram_bytes, dmaheap_system **out) DMAHEAP_NOEXCEPT;
+/* Shuts it down; buffers still held elsewhere keep their memory but are no longer accounted. */
+void dmaheap_system_destroy(dmaheap_system *sys) DMAHEAP_NOEXCEPT;
+
+/* The number of heaps, and the name of heap `index` copied NUL-terminated into `name`
+ * (-ERANGE if `len` is too small, -ENOENT past the last heap). */
+int dmaheap_heap_count(dmaheap_system *sys, size_t *count) DMAHEAP_NOEXCEPT;
+int dmaheap_heap_name(dmaheap_system *sys, size_t index, char *name, size_t len) DMAHEAP_NOEXCEPT;
+
+/* DMA_HEAP_IOCTL_ALLOC on heap `heap`; the new buffer fd in *out_fd. */
+int dmaheap_alloc(dmaheap_system *sys, const char *heap, uint64_t len, uint32_t fd_flags,
+                  uint64_t heap_flags, int *out_fd) DMAHEAP_NOEXCEPT;
+
+/* Any ioctl on a heap, as on /dev/dma_heap/<heap> (bad pointers give -EFAULT). */
+int dmaheap_heap_ioctl(dmaheap_system *sys, const char *heap, unsigned long cmd,
+                       void *arg) DMAHEAP_NOEXCEPT;
+
+/* The dma-buf ioctls on a buffer fd (SYNC, SET_NAME_A/B), with the kernel's rules. */
+int dmaheap_buffer_ioctl(int fd, unsigned long cmd, void *arg) DMAHEAP_NOEXCEPT;
+
+/* DMA_BUF_IOCTL_SYNC START / END with DMA_BUF_SYNC_READ, _WRITE or _RW in `direction`. */
+int dmaheap_cpu_access_begin(int fd, uint64_t direction) DMAHEAP_NOEXCEPT;
+int dmaheap_cpu_access_end(int fd, uint64_t direction) DMAHEAP_NOEXCEPT;
+
+/* Processes every release already queued. */
+int dmaheap_drain(dmaheap_system *sys) DMAHEAP_NOEXCEPT;
+
+/* Modelled memory after pending releases: total and free 4 KiB page frames. */
+int dmaheap_memory(dmaheap_system *sys, uint64_t *total_pages, uint64_t *free_pages) DMAHEAP_NOEXCEPT;
+
+/* The bufinfo text, NUL-terminated, into `buf`; *needed gets its size including the NUL
+ * (-ERANGE and nothing copied when `len` is smaller). */
+int dmaheap_bufinfo(dmaheap_system *sys, char *buf, size_t len, size_t *needed) DMAHEAP_NOEXCEPT;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMAHEAP_C_DMAHEAP_H */

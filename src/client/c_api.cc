@@ -1,0 +1,135 @@
+// The C ABI over the C++ API: 0 / -errno, no exception crosses it (R9).
+
+#include "dmaheap/c/dmaheap.h"
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <new>
+
+#include "dmaheap/dmaheap.h"
+#include "dmaheap/uapi/linux/dma-buf.h"
+
+struct dmaheap_system {
+  std::unique_ptr<dmaheap::System> system;
+};
+
+namespace {
+
+// Runs `body`, turning an escaping exception into -ENOMEM (allocation) or -EIO.
+template <typename F>
+int Guard(F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  } catch (...) {
+    return -EIO;
+  }
+}
+
+int Sync(int fd, uint64_t direction, uint64_t phase) noexcept {
+  dma_buf_sync sync{direction | phase};
+  return dmaheap::BufferIoctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
+}
+
+}  // namespace
+
+extern "C" {
+
+int dmaheap_system_boot(uint64_t ram_bytes, dmaheap_system** out) noexcept {
+  if (out == nullptr) return -EINVAL;
+  return Guard([&] {
+    dmaheap::BootOptions options;
+    options.ram_bytes = ram_bytes;
+    auto sys = dmaheap::System::Boot(options);
+    if (!sys.ok()) return -sys.error();
+    *out = new dmaheap_system{std::move(sys).value()};
+    return 0;
+  });
+}
+
+void dmaheap_system_destroy(dmaheap_system* sys) noexcept { delete sys; }
+
+int dmaheap_heap_count(dmaheap_system* sys, size_t* count) noexcept {
+  if (sys == nullptr || count == nullptr) return -EINVAL;
+  return Guard([&] {
+    *count = sys->system->HeapNames().size();
+    return 0;
+  });
+}
+
+int dmaheap_heap_name(dmaheap_system* sys, size_t index, char* name, size_t len) noexcept {
+  if (sys == nullptr || name == nullptr) return -EINVAL;
+  return Guard([&] {
+    std::vector<std::string> names = sys->system->HeapNames();
+    if (index >= names.size()) return -ENOENT;
+    if (names[index].size() + 1 > len) return -ERANGE;
+    std::memcpy(name, names[index].c_str(), names[index].size() + 1);
+    return 0;
+  });
+}
+
+int dmaheap_alloc(dmaheap_system* sys, const char* heap, uint64_t len, uint32_t fd_flags,
+                  uint64_t heap_flags, int* out_fd) noexcept {
+  if (sys == nullptr || heap == nullptr || out_fd == nullptr) return -EINVAL;
+  return Guard([&] {
+    auto fd = sys->system->Allocate(heap, len, fd_flags, heap_flags);
+    if (!fd.ok()) return -fd.error();
+    *out_fd = fd->release();
+    return 0;
+  });
+}
+
+int dmaheap_heap_ioctl(dmaheap_system* sys, const char* heap, unsigned long cmd,
+                       void* arg) noexcept {
+  if (sys == nullptr || heap == nullptr) return -EINVAL;
+  return Guard([&] {
+    auto handle = sys->system->FindHeap(heap);
+    if (!handle.ok()) return -handle.error();
+    return sys->system->HeapIoctl(*handle, cmd, arg);
+  });
+}
+
+int dmaheap_buffer_ioctl(int fd, unsigned long cmd, void* arg) noexcept {
+  return Guard([&] { return dmaheap::BufferIoctl(fd, cmd, arg); });
+}
+
+int dmaheap_cpu_access_begin(int fd, uint64_t direction) noexcept {
+  return Guard([&] { return Sync(fd, direction, DMA_BUF_SYNC_START); });
+}
+
+int dmaheap_cpu_access_end(int fd, uint64_t direction) noexcept {
+  return Guard([&] { return Sync(fd, direction, DMA_BUF_SYNC_END); });
+}
+
+int dmaheap_drain(dmaheap_system* sys) noexcept {
+  if (sys == nullptr) return -EINVAL;
+  return Guard([&] {
+    sys->system->Drain();
+    return 0;
+  });
+}
+
+int dmaheap_memory(dmaheap_system* sys, uint64_t* total_pages, uint64_t* free_pages) noexcept {
+  if (sys == nullptr || total_pages == nullptr || free_pages == nullptr) return -EINVAL;
+  return Guard([&] {
+    dmaheap::MemoryStats stats = sys->system->Stats();
+    *total_pages = stats.total_pages;
+    *free_pages = stats.free_pages;
+    return 0;
+  });
+}
+
+int dmaheap_bufinfo(dmaheap_system* sys, char* buf, size_t len, size_t* needed) noexcept {
+  if (sys == nullptr || needed == nullptr) return -EINVAL;
+  return Guard([&] {
+    std::string text = sys->system->BufInfo();
+    *needed = text.size() + 1;
+    if (buf == nullptr || len < text.size() + 1) return -ERANGE;
+    std::memcpy(buf, text.c_str(), text.size() + 1);
+    return 0;
+  });
+}
+
+}  // extern "C"

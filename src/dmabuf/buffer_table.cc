@@ -1,0 +1,204 @@
+#include "dmabuf/buffer_table.h"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <unordered_set>
+
+#include "base/check.h"
+#include "heap/dma_heap.h"
+
+namespace dmaheap {
+namespace {
+
+thread_local const RequestContext* t_request = nullptr;
+
+// memfd names are at most 249 bytes; a very long heap name is cut, the id always kept.
+void FormatMemfdName(char (&out)[250], const std::string& heap, uint64_t id) {
+  std::snprintf(out, sizeof(out), "dmaheap:%.200s:%llu", heap.c_str(),
+                static_cast<unsigned long long>(id));
+}
+
+}  // namespace
+
+ScopedRequest::ScopedRequest(const RequestContext& request) : previous_(t_request) {
+  t_request = &request;
+}
+
+ScopedRequest::~ScopedRequest() { t_request = previous_; }
+
+const RequestContext& ScopedRequest::Current() {
+  static thread_local RequestContext self;
+  if (t_request != nullptr) return *t_request;
+  self.owner = Owner{::getpid(), ::getuid(), ::getgid()};
+  return self;
+}
+
+Result<std::unique_ptr<BufferTable>> BufferTable::Create(sys::ShmemThp thp) {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return Errno(errno);
+  return std::unique_ptr<BufferTable>(new BufferTable(UniqueFd(fd), thp));
+}
+
+BufferTable::BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp)
+    : inotify_fd_(std::move(inotify_fd)), thp_(thp) {}
+
+BufferTable::~BufferTable() {
+  if (abandoned_.load()) {
+    // A forked child's copy: the buffers and the memory model are the parent's. Leak the
+    // objects rather than run releases that would touch state the parent may have been
+    // changing when it forked.
+    auto* by_wd = new std::unordered_map<int, DmaBufRef>(std::move(by_wd_));
+    auto* by_ino = new std::unordered_map<ino_t, DmaBufRef>(std::move(by_ino_));
+    (void)by_wd;
+    (void)by_ino;
+  }
+}
+
+Result<DmaBufRef> BufferTable::Export(DmaBufExportInfo info) {
+  if (abandoned_.load(std::memory_order_relaxed)) return Errno(ENODEV);
+  const RequestContext& request = ScopedRequest::Current();
+  const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t size = info.size;
+  const int accmode = static_cast<int>(info.flags & O_ACCMODE);
+
+  char memfd_name[250];
+  FormatMemfdName(memfd_name, info.heap->name(), id);
+  UniqueFd fd = TRY(sys::MemfdCreate(memfd_name));
+  TRY(sys::Ftruncate(fd.get(), size));
+  // A buffer without write access is committed here and sealed against writes, so no holder can
+  // write through a /proc/self/fd reopen. An O_RDWR buffer is committed here too unless the
+  // requesting process commits it (daemon mode: the pages are then charged to the client).
+  if (accmode != O_RDWR || !request.commit_in_requester) {
+    if (thp_ == sys::ShmemThp::kHugeAdvise) {
+      TRY(sys::PopulateHuge(fd.get(), size));
+    } else {
+      TRY(sys::Fallocate(fd.get(), size));
+    }
+  }
+  int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+  if (accmode != O_RDWR) seals |= F_SEAL_WRITE;
+  TRY(sys::AddSeals(fd.get(), seals));
+  struct stat st = TRY(sys::Fstat(fd.get()));
+
+  char path[32];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd.get());
+  int wd = ::inotify_add_watch(inotify_fd_.get(), path, IN_DELETE_SELF);
+  if (wd < 0) {
+    int err = errno;
+    if (err == ENOSPC) {
+      std::fprintf(stderr,
+                   "dmaheap: %s: inotify watch limit reached (fs.inotify.max_user_watches); "
+                   "allocation of %llu bytes refused with ENOMEM\n",
+                   info.heap->name().c_str(), static_cast<unsigned long long>(size));
+      return Errno(ENOMEM);
+    }
+    return Errno(err);
+  }
+
+  DmaBufRef buf(new DmaBuf(id, std::move(info), request.owner));
+  buf->ino_ = st.st_ino;
+  buf->dev_ = st.st_dev;
+  buf->wd_ = wd;
+  buf->file_ = std::move(fd);
+  std::lock_guard lock(mu_);
+  by_wd_.emplace(wd, buf);
+  by_ino_.emplace(st.st_ino, buf);
+  return buf;
+}
+
+size_t BufferTable::ProcessReleases() {
+  if (abandoned_.load(std::memory_order_relaxed)) return 0;
+  std::vector<DmaBufRef> released;  // dropped after the locks, so releases run unlocked
+  {
+    std::lock_guard read_lock(read_mu_);
+    alignas(inotify_event) char buf[16 * 1024];
+    bool overflow = false;
+    for (;;) {
+      ssize_t n = ::read(inotify_fd_.get(), buf, sizeof(buf));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;  // EAGAIN: queue empty
+      }
+      std::lock_guard lock(mu_);
+      for (ssize_t off = 0; off < n;) {
+        const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        if ((ev->mask & IN_Q_OVERFLOW) != 0) overflow = true;
+        if ((ev->mask & IN_DELETE_SELF) == 0) continue;  // IN_IGNORED follows each release
+        auto it = by_wd_.find(ev->wd);
+        if (it == by_wd_.end()) continue;
+        by_ino_.erase(it->second->ino());
+        released.push_back(std::move(it->second));
+        by_wd_.erase(it);
+      }
+    }
+    if (overflow) {
+      overflows_.fetch_add(1, std::memory_order_relaxed);
+      ReconcileLocked(released);
+    }
+  }
+  return released.size();
+}
+
+// After IN_Q_OVERFLOW some IN_DELETE_SELF events were lost. The kernel lists each live watch of
+// an inotify fd in its fdinfo ("inotify wd:%x ino:%lx sdev:%x ..."); a released watch is gone
+// from it at once, so every buffer whose wd is missing there has been released.
+void BufferTable::ReconcileLocked(std::vector<DmaBufRef>& released) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", inotify_fd_.get());
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return;
+  std::unordered_set<int> live;
+  char line[512];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    unsigned wd = 0;
+    if (std::sscanf(line, "inotify wd:%x", &wd) == 1) live.insert(static_cast<int>(wd));
+  }
+  std::fclose(f);
+  std::lock_guard lock(mu_);
+  for (auto it = by_wd_.begin(); it != by_wd_.end();) {
+    if (live.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    by_ino_.erase(it->second->ino());
+    released.push_back(std::move(it->second));
+    it = by_wd_.erase(it);
+  }
+}
+
+DmaBufRef BufferTable::Lookup(dev_t dev, ino_t ino) const {
+  std::lock_guard lock(mu_);
+  auto it = by_ino_.find(ino);
+  if (it == by_ino_.end() || it->second->dev() != dev) return nullptr;
+  return it->second;
+}
+
+std::vector<DmaBufRef> BufferTable::Snapshot() const {
+  std::vector<DmaBufRef> out;
+  {
+    std::lock_guard lock(mu_);
+    out.reserve(by_wd_.size());
+    for (const auto& [wd, buf] : by_wd_) out.push_back(buf);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DmaBufRef& a, const DmaBufRef& b) { return a->id() < b->id(); });
+  return out;
+}
+
+size_t BufferTable::live_count() const {
+  std::lock_guard lock(mu_);
+  return by_wd_.size();
+}
+
+void BufferTable::AbandonAfterFork() {
+  abandoned_.store(true);
+  inotify_fd_.reset();
+}
+
+}  // namespace dmaheap

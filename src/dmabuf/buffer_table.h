@@ -1,0 +1,102 @@
+// BufferTable: the live buffers of one System, their memfd backing and their release.
+//
+// Export creates a buffer's memory exactly as DESIGN.md "Buffers" says: a memfd
+// `dmaheap:<heap>:<id>` (MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_NOEXEC_SEAL), sized to the
+// page-aligned length, committed before the allocation returns, sealed SHRINK|GROW|SEAL (plus
+// WRITE when the buffer is handed out without write access), and watched with inotify
+// IN_DELETE_SELF through /proc/self/fd/N before the fd leaves this process. The event fires when
+// the last fd and the last mapping are gone in every process; ProcessReleases then drops the
+// buffer, which releases its memory (DmaBufOps destructor).
+//
+// Every allocation and every stats read calls ProcessReleases first, so a close that has
+// returned is visible to the next call: the kernel queues IN_DELETE_SELF before close/munmap
+// returns.
+//
+// Thread-safe: mu_ guards the maps, read_mu_ serialises reading the inotify queue.
+#ifndef DMAHEAP_SRC_DMABUF_BUFFER_TABLE_H
+#define DMAHEAP_SRC_DMABUF_BUFFER_TABLE_H
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "dmabuf/dma_buf.h"
+#include "platform/sys.h"
+
+namespace dmaheap {
+
+// The request being served on this thread (the kernel's `current`): whose it is, and where its
+// O_RDWR memory is committed. Set by the dispatch path for the duration of one ALLOC.
+struct RequestContext {
+  Owner owner;
+  // true: the requesting process commits O_RDWR memory itself (the daemon hands out an
+  // uncommitted memfd so the pages are charged to the client's memory cgroup).
+  bool commit_in_requester = false;
+};
+
+class ScopedRequest {
+ public:
+  explicit ScopedRequest(const RequestContext& request);
+  ScopedRequest(const ScopedRequest&) = delete;
+  ScopedRequest& operator=(const ScopedRequest&) = delete;
+  ~ScopedRequest();
+  // The current thread's request; a default (this process, commit here) when none is set.
+  static const RequestContext& Current();
+
+ private:
+  const RequestContext* previous_;
+};
+
+class BufferTable {
+ public:
+  BufferTable(const BufferTable&) = delete;
+  BufferTable& operator=(const BufferTable&) = delete;
+  ~BufferTable();
+
+  // `thp`: how to commit memory (huge folios where the host's shmem THP mode allows them).
+  static Result<std::unique_ptr<BufferTable>> Create(sys::ShmemThp thp);
+
+  // dma_buf_export: the buffer with its creator fd, registered and watched. Errors: ENOMEM when
+  // the memory cannot be committed or the per-uid inotify watch limit is reached (logged once
+  // per occurrence); EMFILE/ENFILE.
+  Result<DmaBufRef> Export(DmaBufExportInfo info);
+
+  // Releases every buffer whose IN_DELETE_SELF is queued. After IN_Q_OVERFLOW the live watches
+  // are reconciled from /proc/self/fdinfo/<inotify fd>. Returns the number released.
+  size_t ProcessReleases();
+
+  // The live buffer behind a memfd inode, or null.
+  DmaBufRef Lookup(dev_t dev, ino_t ino) const;
+  // Live buffers ordered by id.
+  std::vector<DmaBufRef> Snapshot() const;
+  size_t live_count() const;
+  uint64_t overflow_count() const { return overflows_.load(std::memory_order_relaxed); }
+  sys::ShmemThp thp() const { return thp_; }
+
+  // In a child after fork: closes the child's copy of the inotify fd (it must not consume the
+  // parent's events) and forgets every buffer without releasing it — the memory model belongs
+  // to the parent.
+  void AbandonAfterFork();
+
+ private:
+  BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp);
+  void ReconcileLocked(std::vector<DmaBufRef>& released);  // requires read_mu_
+
+  UniqueFd inotify_fd_;
+  const sys::ShmemThp thp_;
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<uint64_t> overflows_{0};
+  std::atomic<bool> abandoned_{false};
+  mutable std::mutex read_mu_;
+  mutable std::mutex mu_;
+  std::unordered_map<int, DmaBufRef> by_wd_;     // guarded by mu_
+  std::unordered_map<ino_t, DmaBufRef> by_ino_;  // guarded by mu_
+};
+
+}  // namespace dmaheap
+
+#endif  // DMAHEAP_SRC_DMABUF_BUFFER_TABLE_H

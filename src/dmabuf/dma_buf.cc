@@ -1,0 +1,98 @@
+#include "dmabuf/dma_buf.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "base/check.h"
+#include "dmaheap/uapi/linux/dma-buf.h"
+#include "heap/dma_heap.h"
+#include "platform/sys.h"
+
+namespace dmaheap {
+
+const SgTable& DmaBufOps::sg_table() const {
+  static const SgTable kEmpty;
+  return kEmpty;
+}
+
+DmaBuf::DmaBuf(uint64_t id, DmaBufExportInfo info, Owner owner)
+    : id_(id),
+      size_(info.size),
+      f_flags_(info.flags & O_ACCMODE),
+      exp_name_(info.heap->name()),
+      heap_(info.heap),
+      owner_(owner),
+      ops_(std::move(info.ops)) {
+  HeapCounters& c = heap_->counters();
+  c.live_buffers.fetch_add(1, std::memory_order_relaxed);
+  uint64_t live = c.live_bytes.fetch_add(size_, std::memory_order_relaxed) + size_;
+  uint64_t peak = c.peak_bytes.load(std::memory_order_relaxed);
+  while (live > peak && !c.peak_bytes.compare_exchange_weak(peak, live)) {
+  }
+}
+
+// The release: the exporter's object goes first (it returns the frames), then the counters.
+DmaBuf::~DmaBuf() {
+  ops_.reset();
+  HeapCounters& c = heap_->counters();
+  c.live_buffers.fetch_sub(1, std::memory_order_relaxed);
+  c.live_bytes.fetch_sub(size_, std::memory_order_relaxed);
+}
+
+std::string DmaBuf::name() const {
+  std::lock_guard lock(name_mu_);
+  return name_;
+}
+
+void DmaBuf::set_name(std::string name) {
+  std::lock_guard lock(name_mu_);
+  name_ = std::move(name);
+}
+
+Result<UniqueFd> DmaBufFd(DmaBuf& buf, uint32_t fd_flags) {
+  if (!buf.file_) return Errno(EBUSY);
+  UniqueFd creator = std::move(buf.file_);
+  const int accmode = static_cast<int>(fd_flags & O_ACCMODE);
+  const bool cloexec = (fd_flags & O_CLOEXEC) != 0;
+  if (accmode == O_RDWR) {
+    // The memfd was created O_RDWR|O_CLOEXEC: only the close-on-exec bit may need changing.
+    if (!cloexec) TRY(sys::SetCloexec(creator.get(), false));
+    return creator;
+  }
+  // A new open file description with exactly the requested access mode; the creator's
+  // read-write fd is closed when `creator` goes out of scope.
+  return sys::Reopen(creator.get(), accmode | (cloexec ? O_CLOEXEC : 0));
+}
+
+Result<DmaDirection> DmaBufSyncFlags(uint64_t flags) {
+  if ((flags & ~static_cast<uint64_t>(DMA_BUF_SYNC_VALID_FLAGS_MASK)) != 0) return Errno(EINVAL);
+  switch (flags & DMA_BUF_SYNC_RW) {
+    case DMA_BUF_SYNC_READ:
+      return DmaDirection::kFromDevice;
+    case DMA_BUF_SYNC_WRITE:
+      return DmaDirection::kToDevice;
+    case DMA_BUF_SYNC_RW:
+      return DmaDirection::kBidirectional;
+    default:
+      return Errno(EINVAL);
+  }
+}
+
+Result<void> DmaBufSync(DmaBuf& buf, uint64_t flags) {
+  const DmaDirection dir = TRY(DmaBufSyncFlags(flags));
+  buf.count_cpu_access();
+  if ((flags & DMA_BUF_SYNC_END) != 0) return buf.ops().EndCpuAccess(dir);
+  return buf.ops().BeginCpuAccess(dir);
+}
+
+Result<void> DmaBufMmapCheck(DmaBuf& buf, const VmaRequest& vma) {
+  // dma_buf_mmap_internal: vm_pgoff + vma pages must not exceed the buffer's pages.
+  const uint64_t pages = (vma.length + sys::kPageSize - 1) / sys::kPageSize;
+  if ((vma.offset % sys::kPageSize) != 0) return Errno(EINVAL);
+  const uint64_t pgoff = vma.offset / sys::kPageSize;
+  const uint64_t buf_pages = buf.size() / sys::kPageSize;
+  if (vma.length == 0 || pages > buf_pages || pgoff > buf_pages - pages) return Errno(EINVAL);
+  return buf.ops().Mmap(vma);
+}
+
+}  // namespace dmaheap

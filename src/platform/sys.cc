@@ -1,0 +1,126 @@
+#include "platform/sys.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace dmaheap::sys {
+namespace {
+
+Error LastError() { return Errno(errno != 0 ? errno : EIO); }
+
+// The fd path of the caller's own descriptor, as /proc/self/fd/N.
+struct ProcFdPath {
+  char text[32];
+  explicit ProcFdPath(int fd) { std::snprintf(text, sizeof(text), "/proc/self/fd/%d", fd); }
+};
+
+}  // namespace
+
+Result<UniqueFd> MemfdCreate(const char* name) {
+  int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+  if (fd < 0 && errno == EINVAL) fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return LastError();
+  return UniqueFd(fd);
+}
+
+Result<void> Ftruncate(int fd, uint64_t size) {
+  if (RetryEintr([&] { return ::ftruncate(fd, static_cast<off_t>(size)); }) != 0)
+    return LastError();
+  return {};
+}
+
+Result<void> Fallocate(int fd, uint64_t size) {
+  if (RetryEintr([&] { return ::fallocate(fd, 0, 0, static_cast<off_t>(size)); }) != 0)
+    return Errno(errno == ENOSPC ? ENOMEM : errno);
+  return {};
+}
+
+Result<void> PopulateHuge(int fd, uint64_t size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return LastError();
+  ::madvise(p, size, MADV_HUGEPAGE);  // advisory: 4 KiB pages still work without it
+  int rc = RetryEintr([&] { return ::madvise(p, size, MADV_POPULATE_WRITE); });
+  int err = errno;
+  ::munmap(p, size);
+  if (rc != 0) {
+    // Kernels before 5.14 lack MADV_POPULATE_WRITE: commit with fallocate instead.
+    if (err == EINVAL) return Fallocate(fd, size);
+    return Errno(err == EFAULT || err == ENOSPC ? ENOMEM : err);
+  }
+  return {};
+}
+
+Result<void> AddSeals(int fd, int seals) {
+  if (::fcntl(fd, F_ADD_SEALS, seals) != 0) return LastError();
+  return {};
+}
+
+Result<UniqueFd> Reopen(int fd, int flags) {
+  ProcFdPath path(fd);
+  int nfd = RetryEintr([&] { return ::open(path.text, flags); });
+  if (nfd < 0) return LastError();
+  return UniqueFd(nfd);
+}
+
+Result<void> SetCloexec(int fd, bool cloexec) {
+  if (::fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) != 0) return LastError();
+  return {};
+}
+
+Result<struct stat> Fstat(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return LastError();
+  return st;
+}
+
+Result<void> CopyFromUser(void* dst, const void* user_src, size_t len) {
+  if (len == 0) return {};
+  iovec local{dst, len};
+  iovec remote{const_cast<void*>(user_src), len};
+  ssize_t n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+  if (n != static_cast<ssize_t>(len)) return Errno(EFAULT);
+  return {};
+}
+
+Result<void> CopyToUser(void* user_dst, const void* src, size_t len) {
+  if (len == 0) return {};
+  iovec local{const_cast<void*>(src), len};
+  iovec remote{user_dst, len};
+  ssize_t n = ::process_vm_writev(::getpid(), &local, 1, &remote, 1, 0);
+  if (n != static_cast<ssize_t>(len)) return Errno(EFAULT);
+  return {};
+}
+
+ShmemThp ReadShmemThp() {
+  UniqueFd fd(::open("/sys/kernel/mm/transparent_hugepage/shmem_enabled", O_RDONLY | O_CLOEXEC));
+  if (!fd) return ShmemThp::kHugeNever;
+  char buf[128] = {};
+  ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return ShmemThp::kHugeNever;
+  // The active mode is the bracketed word, e.g. "always within_size advise [never] deny force".
+  const char* open = std::strchr(buf, '[');
+  if (open == nullptr) return ShmemThp::kHugeNever;
+  std::string_view mode(open + 1);
+  mode = mode.substr(0, mode.find(']'));
+  if (mode == "advise" || mode == "within_size" || mode == "always" || mode == "force")
+    return ShmemThp::kHugeAdvise;
+  return ShmemThp::kHugeNever;
+}
+
+std::string_view ShmemThpName(ShmemThp mode) {
+  return mode == ShmemThp::kHugeAdvise ? "shmem-thp" : "4k";
+}
+
+}  // namespace dmaheap::sys
