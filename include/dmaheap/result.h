@@ -41,7 +41,8 @@ class [[nodiscard]] Result {
     assert(ok());
     return *value_;
   }
-  T&& value() && {
+  // By value, so `for (auto& x : f().value())` does not dangle.
+  T value() && {
     assert(ok());
     return std::move(*value_);
   }

@@ -1,0 +1,70 @@
+#include "dmaheap/c/dmaheap.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmaheap/uapi/linux/dma-heap.h"
+
+extern "C" int dmaheap_c_smoke(void);
+
+namespace {
+
+TEST(CApiTest, SmokeFromC) { EXPECT_EQ(dmaheap_c_smoke(), 0); }
+
+TEST(CApiTest, NullHandlesAreEinval) {
+  int fd = -1;
+  size_t n = 0;
+  uint64_t a = 0, b = 0;
+  EXPECT_EQ(dmaheap_system_boot(1 << 20, nullptr), -EINVAL);
+  EXPECT_EQ(dmaheap_alloc(nullptr, "system", 4096, O_RDWR, 0, &fd), -EINVAL);
+  EXPECT_EQ(dmaheap_heap_count(nullptr, &n), -EINVAL);
+  EXPECT_EQ(dmaheap_drain(nullptr), -EINVAL);
+  EXPECT_EQ(dmaheap_memory(nullptr, &a, &b), -EINVAL);
+  EXPECT_EQ(dmaheap_bufinfo(nullptr, nullptr, 0, &n), -EINVAL);
+  dmaheap_system_destroy(nullptr);
+}
+
+TEST(CApiTest, ErrorsAreNegativeErrno) {
+  dmaheap_system* sys = nullptr;
+  EXPECT_EQ(dmaheap_system_boot(12345, &sys), -EINVAL);  // not page-aligned
+  ASSERT_EQ(dmaheap_system_boot(16 << 20, &sys), 0);
+  int fd = -1;
+  EXPECT_EQ(dmaheap_alloc(sys, "nope", 4096, O_RDWR, 0, &fd), -ENOENT);
+  EXPECT_EQ(dmaheap_alloc(sys, "system", 0, O_RDWR, 0, &fd), -EINVAL);
+  EXPECT_EQ(dmaheap_alloc(sys, "system", 32 << 20, O_RDWR, 0, &fd), -ENOMEM);
+  EXPECT_EQ(dmaheap_cpu_access_begin(0, 0), -ENOTTY);  // stdin is no buffer
+  dma_heap_allocation_data data{4096, 0, O_RDWR | O_CLOEXEC, 0};
+  ASSERT_EQ(dmaheap_heap_ioctl(sys, "system", DMA_HEAP_IOCTL_ALLOC, &data), 0);
+  EXPECT_GT(data.fd, 0u);
+  EXPECT_EQ(dmaheap_heap_ioctl(sys, "system", DMA_HEAP_IOCTL_ALLOC, nullptr), -EFAULT);
+  dma_buf_sync s{0x8};
+  EXPECT_EQ(dmaheap_buffer_ioctl(static_cast<int>(data.fd), DMA_BUF_IOCTL_SYNC, &s), -EINVAL);
+
+  size_t count = 0;
+  ASSERT_EQ(dmaheap_heap_count(sys, &count), 0);
+  EXPECT_EQ(count, 1u);
+  char name[16];
+  EXPECT_EQ(dmaheap_heap_name(sys, 0, name, sizeof(name)), 0);
+  EXPECT_STREQ(name, "system");
+  EXPECT_EQ(dmaheap_heap_name(sys, 0, name, 3), -ERANGE);
+  EXPECT_EQ(dmaheap_heap_name(sys, 1, name, sizeof(name)), -ENOENT);
+
+  size_t needed = 0;
+  EXPECT_EQ(dmaheap_bufinfo(sys, nullptr, 0, &needed), -ERANGE);
+  std::vector<char> text(needed);
+  ASSERT_EQ(dmaheap_bufinfo(sys, text.data(), text.size(), &needed), 0);
+  EXPECT_NE(std::string(text.data()).find("Total 1 objects, 4096 bytes"), std::string::npos);
+  close(static_cast<int>(data.fd));
+  uint64_t total = 0, free_pages = 0;
+  ASSERT_EQ(dmaheap_memory(sys, &total, &free_pages), 0);
+  EXPECT_EQ(total, free_pages);
+  dmaheap_system_destroy(sys);
+}
+
+}  // namespace

@@ -1,0 +1,81 @@
+// Helpers shared by the tests: fd counting, /proc lookups, child processes that are always
+// reaped.
+#ifndef DMAHEAP_TESTS_TEST_UTIL_H
+#define DMAHEAP_TESTS_TEST_UTIL_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace dmaheap::testing_util {
+
+// The fds of this process whose /proc link starts with `prefix`.
+inline std::vector<int> FdsWithTarget(const std::string& prefix) {
+  std::vector<int> out;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd == dirfd(d)) continue;
+    char path[64], target[256];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    target[n] = '\0';
+    if (std::strncmp(target, prefix.c_str(), prefix.size()) == 0) out.push_back(fd);
+  }
+  closedir(d);
+  return out;
+}
+
+inline std::vector<int> BufferFds() { return FdsWithTarget("/memfd:dmaheap:"); }
+
+// A forked child that runs `body` and _exits with its return value. The destructor kills and
+// reaps a child the test did not wait for, so no process outlives a failed test.
+class Child {
+ public:
+  explicit Child(const std::function<int()>& body) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int rc = 111;
+      try {
+        rc = body();
+      } catch (...) {
+      }
+      _exit(rc);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // The exit code, or 128 + signal.
+  int Wait() {
+    int status = 0;
+    if (pid_ <= 0 || waitpid(pid_, &status, 0) != pid_) return -1;
+    pid_ = -1;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace dmaheap::testing_util
+
+#endif  // DMAHEAP_TESTS_TEST_UTIL_H
