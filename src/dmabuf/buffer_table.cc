@@ -31,10 +31,11 @@ ScopedRequest::ScopedRequest(const RequestContext& request) : previous_(t_reques
 
 ScopedRequest::~ScopedRequest() { t_request = previous_; }
 
+// Without a request in scope the caller is this process; its credentials are read once per
+// thread (a forked child never allocates through its parent's System, so no stale pid is used).
 const RequestContext& ScopedRequest::Current() {
-  static thread_local RequestContext self;
   if (t_request != nullptr) return *t_request;
-  self.owner = Owner{::getpid(), ::getuid(), ::getgid()};
+  static thread_local const RequestContext self{Owner{::getpid(), ::getuid(), ::getgid()}};
   return self;
 }
 
@@ -69,16 +70,16 @@ Result<DmaBufRef> BufferTable::Export(DmaBufExportInfo info) {
   char memfd_name[250];
   FormatMemfdName(memfd_name, info.heap->name(), id);
   UniqueFd fd = TRY(sys::MemfdCreate(memfd_name));
-  TRY(sys::Ftruncate(fd.get(), size));
   // A buffer without write access is committed here and sealed against writes, so no holder can
   // write through a /proc/self/fd reopen. An O_RDWR buffer is committed here too unless the
   // requesting process commits it (daemon mode: the pages are then charged to the client).
-  if (accmode != O_RDWR || !request.commit_in_requester) {
-    if (thp_ == sys::ShmemThp::kHugeAdvise) {
-      TRY(sys::PopulateHuge(fd.get(), size));
-    } else {
-      TRY(sys::Fallocate(fd.get(), size));
-    }
+  // fallocate also sets the size, saving the ftruncate on the common path.
+  const bool commit_here = accmode != O_RDWR || !request.commit_in_requester;
+  if (commit_here && thp_ != sys::ShmemThp::kHugeAdvise) {
+    TRY(sys::Fallocate(fd.get(), size));
+  } else {
+    TRY(sys::Ftruncate(fd.get(), size));
+    if (commit_here) TRY(sys::PopulateHuge(fd.get(), size));
   }
   int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
   if (accmode != O_RDWR) seals |= F_SEAL_WRITE;

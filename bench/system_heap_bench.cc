@@ -1,0 +1,178 @@
+// System-heap allocation against its baselines, in one binary so every ratio compares figures
+// of the same run (../shared/PERFORMANCE.md):
+//   RawMemfd        memfd_create + ftruncate + seals + commit + close: what a process does alone
+//   RawMemfdWatch   the same + an inotify release watch, and reading its event after close
+//   SystemHeap      dmaheap embedded ALLOC + close
+//   *Touch          + mmap + write one byte per page + munmap: what a user pays
+//   SocketRoundTrip SEQPACKET ping-pong with another process, with and without an fd
+//   TouchBound      memset over memory already faulted in: the physical limit
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "dmaheap/dmaheap.h"
+#include "dmaheap/fd_passing.h"
+#include "platform/sys.h"
+
+namespace {
+
+constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+// p99 over the repetitions of a run (each repetition's mean time per operation).
+double P99(const std::vector<double>& v) {
+  std::vector<double> sorted(v);
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(0.99 * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[i];
+}
+
+void Common(benchmark::internal::Benchmark* b) { b->ComputeStatistics("p99", P99); }
+
+void Sizes(benchmark::internal::Benchmark* b) {
+  Common(b);
+  for (int64_t size : {4 << 10, 64 << 10, 1 << 20, 8 << 20, 32 << 20, 5 * 4096 + 123})
+    b->Arg(size);
+}
+
+uint64_t PageAlign(uint64_t len) { return (len + 4095) & ~uint64_t{4095}; }
+
+int RawMemfd(uint64_t size) {
+  int fd = memfd_create("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0 || fcntl(fd, F_ADD_SEALS, kSeals) ||
+      fallocate(fd, 0, 0, static_cast<off_t>(size)) != 0) {
+    std::abort();
+  }
+  return fd;
+}
+
+void Touch(int fd, uint64_t size) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) std::abort();
+  auto* bytes = static_cast<volatile uint8_t*>(p);
+  for (uint64_t off = 0; off < size; off += 4096) bytes[off] = 1;
+  munmap(p, size);
+}
+
+void BM_RawMemfd(benchmark::State& state) {
+  const uint64_t size = PageAlign(state.range(0));
+  for (auto _ : state) close(RawMemfd(size));
+  state.SetBytesProcessed(state.iterations() * size);
+}
+
+void BM_RawMemfdWatch(benchmark::State& state) {
+  const uint64_t size = PageAlign(state.range(0));
+  int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  alignas(inotify_event) char events[4096];
+  for (auto _ : state) {
+    int fd = RawMemfd(size);
+    char path[32];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    if (inotify_add_watch(ifd, path, IN_DELETE_SELF) < 0) std::abort();
+    close(fd);
+    while (read(ifd, events, sizeof(events)) > 0) {
+    }
+  }
+  close(ifd);
+  state.SetBytesProcessed(state.iterations() * size);
+}
+
+std::unique_ptr<dmaheap::System> BootForBench() {
+  dmaheap::BootOptions options;
+  options.ram_bytes = uint64_t{1} << 30;
+  auto sys = dmaheap::System::Boot(options);
+  if (!sys.ok()) std::abort();
+  return std::move(sys).value();
+}
+
+void BM_SystemHeap(benchmark::State& state) {
+  const uint64_t size = state.range(0);
+  auto sys = BootForBench();
+  auto heap = sys->FindHeap("system").value();
+  for (auto _ : state) {
+    auto fd = sys->Allocate(heap, size);
+    if (!fd.ok()) std::abort();
+  }
+  state.SetBytesProcessed(state.iterations() * PageAlign(size));
+}
+
+void BM_RawMemfdTouch(benchmark::State& state) {
+  const uint64_t size = PageAlign(state.range(0));
+  for (auto _ : state) {
+    int fd = RawMemfd(size);
+    Touch(fd, size);
+    close(fd);
+  }
+  state.SetBytesProcessed(state.iterations() * size);
+}
+
+void BM_SystemHeapTouch(benchmark::State& state) {
+  const uint64_t size = state.range(0);
+  auto sys = BootForBench();
+  auto heap = sys->FindHeap("system").value();
+  for (auto _ : state) {
+    auto fd = sys->Allocate(heap, size);
+    if (!fd.ok()) std::abort();
+    Touch(fd->get(), PageAlign(size));
+  }
+  state.SetBytesProcessed(state.iterations() * PageAlign(size));
+}
+
+// Ping-pong with a forked echo process; Arg(1) passes a memfd with every request.
+void BM_SocketRoundTrip(benchmark::State& state) {
+  const bool with_fd = state.range(0) != 0;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) std::abort();
+  pid_t child = fork();
+  if (child == 0) {
+    close(sv[0]);
+    char c;
+    for (;;) {
+      auto got = dmaheap::RecvFd(sv[1], &c, 1);
+      if (!got.ok()) _exit(0);
+      if (write(sv[1], &c, 1) != 1) _exit(0);
+    }
+  }
+  close(sv[1]);
+  int payload_fd = with_fd ? memfd_create("bench", MFD_CLOEXEC) : -1;
+  char c = 'p';
+  for (auto _ : state) {
+    if (!dmaheap::SendFd(sv[0], payload_fd, &c, 1).ok()) std::abort();
+    if (read(sv[0], &c, 1) != 1) std::abort();
+  }
+  if (payload_fd >= 0) close(payload_fd);
+  close(sv[0]);
+  waitpid(child, nullptr, 0);
+}
+
+void BM_TouchBound(benchmark::State& state) {
+  const uint64_t size = PageAlign(state.range(0));
+  std::vector<uint8_t> mem(size, 1);
+  for (auto _ : state) {
+    std::memset(mem.data(), 0, size);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * size);
+}
+
+BENCHMARK(BM_RawMemfd)->Apply(Sizes);
+BENCHMARK(BM_RawMemfdWatch)->Apply(Sizes);
+BENCHMARK(BM_SystemHeap)->Apply(Sizes);
+BENCHMARK(BM_RawMemfdTouch)->Apply(Sizes);
+BENCHMARK(BM_SystemHeapTouch)->Apply(Sizes);
+BENCHMARK(BM_SocketRoundTrip)->Apply(Common)->Arg(0)->Arg(1);
+BENCHMARK(BM_TouchBound)->Apply(Sizes);
+
+}  // namespace
+
+BENCHMARK_MAIN();
