@@ -111,6 +111,28 @@ TEST_F(BufferTableTest, LookupFindsLiveBuffersOnly) {
   EXPECT_EQ(Kernel::FindBuffer(other.get()), nullptr);
 }
 
+// A forked child inherits the System; its copy must not consume the parent's release events.
+TEST_F(BufferTableTest, ForkedChildDoesNotStealReleases) {
+  const uint64_t total = TotalPages();
+  UniqueFd fd = Alloc(4096);
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  testing_util::Child child([&] {
+    fd.reset();  // the child's copy of the fd
+    char c;
+    if (read(pipefd[0], &c, 1) != 1) return 1;
+    sys_->Drain();  // a dead copy: must read nothing
+    return sys_->Allocate("system", 4096).error() == ENODEV ? 0 : 2;
+  });
+  close(pipefd[0]);
+  fd.reset();
+  // The child still holds nothing; the parent closed: the event is queued for the parent.
+  ASSERT_EQ(write(pipefd[1], "x", 1), 1);
+  EXPECT_EQ(child.Wait(), 0);
+  close(pipefd[1]);
+  EXPECT_EQ(FreePages(), total);
+}
+
 // More releases than the inotify queue holds (max_queued_events, 16384 here): the queue
 // overflows, and the table reconciles from /proc/self/fdinfo instead of losing buffers.
 TEST_F(BufferTableTest, QueueOverflowIsReconciled) {

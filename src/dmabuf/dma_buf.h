@@ -47,6 +47,13 @@ struct VmaRequest {
   int flags;  // MAP_SHARED, MAP_PRIVATE, ...
 };
 
+// One device's attachment to a buffer (struct dma_buf_attachment).
+struct DmaBufAttachment {
+  std::string device;  // the device's name, as bufinfo lists it
+  SgTable table;       // the device's view once mapped
+  bool mapped = false; // begin/end CPU access sync only mapped attachments (the 5.11 rule)
+};
+
 // Who asked for a buffer: credentials of the allocating request.
 struct Owner {
   pid_t pid = 0;
@@ -83,8 +90,29 @@ class DmaBufOps {
   // devices are modelled). Optional: empty for an exporter without a physical model.
   virtual const SgTable& sg_table() const;
 
-  // attach/detach/map_dma_buf/unmap_dma_buf and vmap/vunmap get their slots with the device
-  // model (board devices attach to buffers); no caller exists before it.
+  // attach: called when a device attaches to the buffer, before any map. Optional (default:
+  // accept). Errors refuse the attachment (ENOMEM, or EINVAL for a device that cannot reach
+  // the buffer).
+  virtual Result<void> Attach(DmaBufAttachment& /*attachment*/) { return {}; }
+  // detach: called once per successful Attach, after the last unmap. Optional.
+  virtual void Detach(DmaBufAttachment& /*attachment*/) {}
+  // map_dma_buf: the attachment's device mapping. Optional here (default: the buffer's own sg
+  // table, as both kernel heaps hand out a per-attachment copy of it); sets attachment.mapped.
+  virtual Result<void> MapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) {
+    attachment.table = sg_table();
+    attachment.mapped = true;
+    return {};
+  }
+  // unmap_dma_buf: undoes MapDmaBuf. Optional.
+  virtual void UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) {
+    attachment.mapped = false;
+  }
+  // vmap: a CPU mapping for an in-"kernel" user (refcounted by the core). Optional: without it
+  // the core answers EINVAL, as dma_buf_vmap does.
+  virtual Result<void*> Vmap() { return Errno(EINVAL); }
+  virtual void Vunmap(void* /*vaddr*/) {}
+  // Callers of attach/map/vmap arrive with the board device model; until then these slots are
+  // the documented contract heaps implement against.
 };
 
 // struct dma_buf_export_info.
