@@ -18,22 +18,6 @@
 namespace dmaheap {
 namespace {
 
-// strndup_user(arg, DMA_BUF_NAME_LEN): reads the user string up to its NUL without reading past
-// the page it ends on. EFAULT for unreadable memory; EINVAL when no NUL comes within 32 bytes.
-Result<std::string> CopyNameFromUser(const char* user) {
-  char name[DMA_BUF_NAME_LEN];
-  size_t got = 0;
-  while (got < sizeof(name)) {
-    auto addr = reinterpret_cast<uintptr_t>(user + got);
-    size_t chunk = std::min(sizeof(name) - got, sys::kPageSize - (addr % sys::kPageSize));
-    TRY(sys::CopyFromUser(name + got, user + got, chunk));
-    void* nul = std::memchr(name + got, '\0', chunk);
-    if (nul != nullptr) return std::string(name);
-    got += chunk;
-  }
-  return Errno(EINVAL);
-}
-
 int DmaBufIoctl(DmaBuf& buf, unsigned int cmd, void* arg) {
   switch (cmd) {
     case DMA_BUF_IOCTL_SYNC: {
@@ -43,7 +27,8 @@ int DmaBufIoctl(DmaBuf& buf, unsigned int cmd, void* arg) {
     }
     case DMA_BUF_SET_NAME_A:
     case DMA_BUF_SET_NAME_B: {
-      Result<std::string> name = CopyNameFromUser(static_cast<const char*>(arg));
+      Result<std::string> name =
+          sys::CopyStringFromUser(static_cast<const char*>(arg), DMA_BUF_NAME_LEN);
       if (!name.ok()) return name.error();
       buf.set_name(std::move(name).value());
       return 0;

@@ -74,6 +74,8 @@ class BufferTable {
   // Live buffers ordered by id.
   std::vector<DmaBufRef> Snapshot() const;
   size_t live_count() const;
+  // The inotify fd, for an event loop to wait on (readable when releases are queued).
+  int release_fd() const { return inotify_fd_.get(); }
   uint64_t overflow_count() const { return overflows_.load(std::memory_order_relaxed); }
   sys::ShmemThp thp() const { return thp_; }
 

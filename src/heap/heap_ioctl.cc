@@ -19,8 +19,8 @@ namespace {
 
 constexpr unsigned int kAllocCmd = DMA_HEAP_IOCTL_ALLOC;
 constexpr size_t kDrvSize = sizeof(dma_heap_allocation_data);
-constexpr unsigned int kIocIn = _IOC_WRITE << _IOC_DIRSHIFT;   // user → kernel
-constexpr unsigned int kIocOut = _IOC_READ << _IOC_DIRSHIFT;   // kernel → user
+static_assert(DmaHeapIoctlSizes(kAllocCmd).in_size == 24 &&
+              DmaHeapIoctlSizes(kAllocCmd).out_size == 24);
 
 // dma_heap_buffer_alloc + dma_heap_ioctl_allocate after copy-in.
 int Allocate(DmaHeap& heap, dma_heap_allocation_data& data, FdInstaller& installer) {
@@ -62,13 +62,6 @@ Result<void> SelfUserMemory::CopyOut(const void* src, size_t len) {
 
 Result<uint32_t> SelfFdInstaller::Install(UniqueFd fd, uint32_t /*fd_flags*/) {
   return static_cast<uint32_t>(fd.release());
-}
-
-HeapIoctlSizes DmaHeapIoctlSizes(unsigned int cmd) {
-  HeapIoctlSizes s{_IOC_NR(cmd) == 0, _IOC_SIZE(cmd), _IOC_SIZE(cmd)};
-  if ((cmd & kAllocCmd & kIocIn) == 0) s.in_size = 0;
-  if ((cmd & kAllocCmd & kIocOut) == 0) s.out_size = 0;
-  return s;
 }
 
 int DmaHeapIoctl(DmaHeap& heap, unsigned int cmd, IoctlUserMemory& user,

@@ -67,7 +67,14 @@ struct HeapIoctlSizes {
   size_t in_size;
   size_t out_size;
 };
-HeapIoctlSizes DmaHeapIoctlSizes(unsigned int cmd);
+// in_size and out_size keep _IOC_SIZE only when both the caller's number and ALLOC's
+// (0xC0184800: IOC_IN | IOC_OUT) carry the direction bit.
+constexpr HeapIoctlSizes DmaHeapIoctlSizes(unsigned int cmd) {
+  const size_t size = (cmd >> 16) & 0x3FFF;        // _IOC_SIZE
+  const bool in = (cmd & (1u << 30)) != 0;         // _IOC_WRITE: user → kernel
+  const bool out = (cmd & (2u << 30)) != 0;        // _IOC_READ: kernel → user
+  return HeapIoctlSizes{(cmd & 0xFF) == 0, in ? size : 0, out ? size : 0};
+}
 
 }  // namespace dmaheap
 

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+
+#include "base/check.h"
 
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
@@ -101,6 +104,23 @@ Result<void> CopyToUser(void* user_dst, const void* src, size_t len) {
   ssize_t n = ::process_vm_writev(::getpid(), &local, 1, &remote, 1, 0);
   if (n != static_cast<ssize_t>(len)) return Errno(EFAULT);
   return {};
+}
+
+Result<std::string> CopyStringFromUser(const char* user, size_t max) {
+  std::string out(max, '\0');
+  size_t got = 0;
+  while (got < max) {
+    auto addr = reinterpret_cast<uintptr_t>(user + got);
+    size_t chunk = std::min(max - got, kPageSize - (addr % kPageSize));
+    TRY(CopyFromUser(out.data() + got, user + got, chunk));
+    const void* nul = std::memchr(out.data() + got, '\0', chunk);
+    if (nul != nullptr) {
+      out.resize(static_cast<const char*>(nul) - out.data());
+      return out;
+    }
+    got += chunk;
+  }
+  return Errno(EINVAL);
 }
 
 ShmemThp ReadShmemThp() {

@@ -1,0 +1,113 @@
+// dmaheapd: serves /dev/dma_heap-style heaps from one System over Unix sockets.
+//
+//   dmaheapd [--board NAME|PATH] [--foreground] [--heap-mode NAME=MODE[:GROUP]]...
+//
+// Readiness: sd_notify("READY=1") once every heap socket is served (systemd Type=notify; any
+// supervisor can set NOTIFY_SOCKET). Without --foreground the daemon detaches after it is ready.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/kernel.h"
+#include "service/paths.h"
+#include "service/server.h"
+
+namespace {
+
+int Fail(const std::string& what, int err) {
+  std::fprintf(stderr, "dmaheapd: %s: %s\n", what.c_str(), std::strerror(err));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dmaheapd: DMA-BUF heaps served from user space"};
+  std::string board = "default";
+  bool foreground = false;
+  std::vector<std::string> heap_modes;
+  app.add_option("--board", board,
+                 "board to boot (today: `default`, the built-in System with the system heap)");
+  app.add_flag("--foreground", foreground, "stay in the foreground, log to stderr");
+  app.add_option("--heap-mode", heap_modes, "socket mode of a heap: NAME=MODE[:GROUP]");
+  CLI11_PARSE(app, argc, argv);
+
+  if (board != "default") {
+    std::fprintf(stderr,
+                 "dmaheapd: --board %s: unknown board (only `default` exists until device-tree "
+                 "boards are supported)\n",
+                 board.c_str());
+    return 2;
+  }
+  dmaheap::ServerConfig config;
+  auto dir = dmaheap::HeapDirPath();
+  if (!dir.ok()) {
+    std::fprintf(stderr,
+                 "dmaheapd: no heap directory: set DMAHEAP_DIR or XDG_RUNTIME_DIR (non-root)\n");
+    return 2;
+  }
+  config.heap_dir = *dir;
+  config.control_path = std::move(dmaheap::ControlSocketPath()).value();
+  for (const std::string& text : heap_modes) {
+    auto mode = dmaheap::ParseHeapMode(text);
+    if (!mode.ok()) return 2;
+    config.heap_modes[mode->first] = mode->second;
+  }
+
+  // SIGTERM/SIGINT are read from a signalfd by the event loop.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  int ready_pipe[2] = {-1, -1};
+  if (!foreground) {
+    if (pipe2(ready_pipe, O_CLOEXEC) != 0) return Fail("pipe", errno);
+    pid_t pid = fork();
+    if (pid < 0) return Fail("fork", errno);
+    if (pid > 0) {
+      close(ready_pipe[1]);
+      char status = 1;
+      return read(ready_pipe[0], &status, 1) == 1 ? status : 1;
+    }
+    close(ready_pipe[0]);
+    setsid();
+  }
+
+  dmaheap::KernelConfig kconfig;
+  auto kernel = dmaheap::Kernel::Boot(kconfig);
+  if (!kernel.ok()) return Fail("boot", kernel.error());
+  auto server = dmaheap::Server::Create(**kernel, config);
+  if (!server.ok()) return Fail("serving " + config.heap_dir, server.error());
+
+  std::fprintf(stderr, "dmaheapd: serving %zu heap(s) in %s, control %s\n",
+               (*kernel)->heaps().List().size(), config.heap_dir.c_str(),
+               config.control_path.c_str());
+  sd_notify(0, "READY=1");
+  if (ready_pipe[1] >= 0) {
+    char ok = 0;
+    (void)!write(ready_pipe[1], &ok, 1);
+    close(ready_pipe[1]);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0) {
+      dup2(null_fd, STDIN_FILENO);
+      dup2(null_fd, STDOUT_FILENO);
+      close(null_fd);
+    }
+  }
+  auto run = (*server)->Run();
+  sd_notify(0, "STOPPING=1");
+  server->reset();
+  if (!run.ok()) return Fail("event loop", run.error());
+  return 0;
+}

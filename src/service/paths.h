@@ -1,0 +1,28 @@
+// Where the daemon, the tool, the library and the shim find each other. One derivation, used by
+// all of them:
+//   heap directory: $DMAHEAP_DIR, else /run/dma_heap for root, else $XDG_RUNTIME_DIR/dma_heap
+//   control socket: $DMAHEAP_CONTROL, else "<heap directory>.ctl"
+#ifndef DMAHEAP_SRC_SERVICE_PATHS_H
+#define DMAHEAP_SRC_SERVICE_PATHS_H
+
+#include <string>
+#include <string_view>
+
+#include "dmaheap/result.h"
+
+namespace dmaheap {
+
+// ENOENT when no directory can be derived (non-root without XDG_RUNTIME_DIR).
+Result<std::string> HeapDirPath();
+Result<std::string> ControlSocketPath();
+
+// "<dir>/<heap>"; ENAMETOOLONG when it does not fit a Unix socket address (108 bytes with the
+// NUL), with a message naming the path on stderr.
+Result<std::string> HeapSocketPath(std::string_view dir, std::string_view heap);
+
+// The longest path a sockaddr_un can carry.
+inline constexpr size_t kMaxSocketPath = 107;
+
+}  // namespace dmaheap
+
+#endif  // DMAHEAP_SRC_SERVICE_PATHS_H

@@ -1,0 +1,56 @@
+// The daemon's socket protocol: one SOCK_SEQPACKET message per request and per reply.
+//
+// Request: RequestHeader + `len` payload bytes; for kHeapIoctl the payload is the in_size bytes
+// of the caller's argument (the client copied them in with the kernel's size rules); for
+// kSetName the buffer fd rides along (SCM_RIGHTS) and the payload is the name without NUL.
+// Reply: ReplyHeader + `len` bytes (the out_size bytes to copy back, or text), and for a
+// successful ALLOC the new buffer fd (SCM_RIGHTS). The sender's credentials travel with every
+// message (SCM_CREDENTIALS: the client sets SO_PASSCRED), so a request is attributed to the
+// process that sent it, also after fork.
+//
+// The daemon trusts nothing: a short message, a wrong magic, an unknown op, a payload longer
+// than kMaxPayload or fds nobody asked for get an errno reply (stray fds are closed at once) and
+// the connection stays usable.
+#ifndef DMAHEAP_SRC_SERVICE_PROTOCOL_H
+#define DMAHEAP_SRC_SERVICE_PROTOCOL_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dmaheap {
+
+inline constexpr uint32_t kProtocolMagic = 0x31686d64;  // "dmh1"
+
+enum class Op : uint32_t {
+  kHeapIoctl = 1,  // heap socket: cmd = the ioctl number
+  kSetName = 2,    // heap socket: DMA_BUF_SET_NAME on the attached buffer fd
+  kStats = 16,     // control socket: text stats
+  kBarrier = 17,   // control socket: returns once queued releases are processed
+  kBufInfo = 18,   // control socket: the bufinfo text
+};
+
+struct RequestHeader {
+  uint32_t magic;
+  uint32_t op;
+  uint64_t cmd;
+  uint32_t len;
+  uint32_t reserved;  // must be 0
+};
+
+struct ReplyHeader {
+  uint32_t magic;
+  int32_t status;  // 0 or a positive errno
+  uint32_t len;
+  uint32_t has_fd;  // 1 when an fd rides along
+};
+
+static_assert(sizeof(RequestHeader) == 24);
+static_assert(sizeof(ReplyHeader) == 16);
+
+// _IOC_SIZE is 14 bits; text replies (stats, bufinfo) may be larger and are capped here.
+inline constexpr size_t kMaxPayload = 16383;
+inline constexpr size_t kMaxTextReply = 1 << 20;
+
+}  // namespace dmaheap
+
+#endif  // DMAHEAP_SRC_SERVICE_PROTOCOL_H
