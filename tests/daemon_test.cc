@@ -1,0 +1,504 @@
+// dmaheapd end to end: real daemon processes, real clients (forked processes speaking the
+// protocol, and unmodified C programs under the preload shim), real fds.
+
+#include <grp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "daemon_fixture.h"
+#include "dmaheap/fd_passing.h"
+#include "test_util.h"
+
+namespace dmaheap {
+namespace {
+
+using testing_util::Child;
+using testing_util::Daemon;
+using testing_util::DaemonAlloc;
+using testing_util::RunProgram;
+
+std::set<std::string> ListDir(const std::string& dir) {
+  std::set<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.insert(e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+// The ring between clients never blocks: a full queue just means the fd is not passed.
+bool SendFdNonBlocking(int sock, int fd, uint64_t tag) {
+  iovec iov{&tag, sizeof(tag)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(tag);
+}
+
+UniqueFd RecvFdNonBlocking(int sock, uint64_t* tag) {
+  iovec iov{tag, sizeof(*tag)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != sizeof(*tag)) return UniqueFd();
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return UniqueFd();
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return UniqueFd(fd);
+}
+
+TEST(DaemonTest, ServesOneSocketPerHeapAndCleansUpOnSigterm) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  EXPECT_EQ(ListDir(d.dir()), (std::set<std::string>{"system"}));
+  struct stat st {};
+  ASSERT_EQ(stat((d.dir() + "/system").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0666u) << "system is world-accessible (deviation table)";
+  ASSERT_EQ(stat(d.control().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "the control socket is root-only";
+  // No temporary directory is left beside the heap directory.
+  const std::string root = d.dir().substr(0, d.dir().rfind('/'));
+  EXPECT_EQ(ListDir(root), (std::set<std::string>{"h", "h.ctl"}));
+  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(access(d.dir().c_str(), F_OK), -1) << "heap directory removed at shutdown";
+  EXPECT_EQ(access(d.control().c_str(), F_OK), -1) << "control socket removed at shutdown";
+}
+
+TEST(DaemonTest, AcceptsAnEmptyDirectoryAndRefusesAFullOne) {
+  Daemon empty({}, [](const std::string& dir) { mkdir(dir.c_str(), 0755); });
+  EXPECT_TRUE(empty.ready());
+  Daemon full({}, [](const std::string& dir) {
+    mkdir(dir.c_str(), 0755);
+    std::ofstream(dir + "/stale") << "x";
+  });
+  EXPECT_FALSE(full.ready());
+  EXPECT_EQ(full.Stop(), 1);
+}
+
+TEST(DaemonTest, UnknownBoardAndBadHeapModeAreRefused) {
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAPD_PATH, "--foreground", "--board", "nope"},
+                       {{"DMAHEAP_DIR", "/tmp/dh-never"}}, &out),
+            2);
+  EXPECT_NE(out.find("unknown board"), std::string::npos) << out;
+  EXPECT_EQ(RunProgram({DMAHEAPD_PATH, "--foreground", "--heap-mode", "system=999"},
+                       {{"DMAHEAP_DIR", "/tmp/dh-never"}}, &out),
+            2);
+  EXPECT_NE(out.find("MODE must be octal"), std::string::npos) << out;
+}
+
+TEST(DaemonTest, UapiProgramPassesUnderTheShim) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  auto env = d.Env();
+  env["LD_PRELOAD"] = PRELOAD_PATH;
+  std::string out;
+  EXPECT_EQ(RunProgram({CONFORMANCE_PATH}, env, &out), 0) << out;
+  EXPECT_NE(out.find("# Testing heap: system"), std::string::npos) << out;
+  EXPECT_NE(out.find("failed: 0"), std::string::npos) << out;
+  EXPECT_EQ(d.Control(Op::kBarrier), "");
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 0);
+  EXPECT_EQ(d.BufferFdsHeld(), 0);
+}
+
+TEST(DaemonTest, WithoutTheShimThereIsNoDevDmaHeap) {
+  // The conformance program's kselftest convention: no /dev/dma_heap → exit 4 (SKIP). The
+  // machine has no kernel heaps, so only the shim provides them.
+  if (access("/dev/dma_heap", F_OK) == 0) GTEST_SKIP() << "this machine has /dev/dma_heap";
+  EXPECT_EQ(RunProgram({CONFORMANCE_PATH}, {}), 4);
+}
+
+// 8 clients allocate, map, write, pass fds around a ring, fork holders, close and unmap in a
+// random order. Afterwards every modelled page is back and the daemon holds no buffer.
+TEST(DaemonTest, EightClientsInRandomOrderLeaveNothingBehind) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  const long total = d.Stat("memory", "total_pages");
+  ASSERT_GT(total, 0);
+  constexpr int kClients = 8;
+  int ring[kClients][2];
+  for (auto& r : ring) ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r), 0);
+  const std::string heap_path = d.dir() + "/system";
+  std::vector<std::unique_ptr<Child>> clients;
+  for (int id = 0; id < kClients; ++id) {
+    clients.push_back(std::make_unique<Child>([&, id] {
+      auto sock = ConnectSocket(heap_path);
+      if (!sock.ok()) return 10;
+      std::mt19937 rng(1000 + id);
+      const int to_next = ring[(id + 1) % kClients][0];
+      const int from_prev = ring[id][1];
+      struct Held {
+        UniqueFd fd;
+        void* map = nullptr;
+        size_t len = 0;
+      };
+      std::vector<Held> held;
+      for (int step = 0; step < 60; ++step) {
+        switch (rng() % 6) {
+          case 0:
+          case 1: {
+            size_t len = 4096u << (rng() % 7);
+            auto fd = DaemonAlloc(sock->get(), len);
+            if (!fd.ok()) return 11;
+            void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd->get(), 0);
+            if (p == MAP_FAILED) return 12;
+            uint64_t tag = (uint64_t{static_cast<uint32_t>(id)} << 32) | static_cast<uint32_t>(step);
+            std::memcpy(p, &tag, sizeof(tag));
+            held.push_back({std::move(fd).value(), p, len});
+            break;
+          }
+          case 2:
+            if (!held.empty()) {  // pass one to the next client, with its tag
+              Held& h = held[rng() % held.size()];
+              if (h.fd && h.map != nullptr) {
+                uint64_t tag;
+                std::memcpy(&tag, h.map, sizeof(tag));
+                (void)SendFdNonBlocking(to_next, h.fd.get(), tag);
+              }
+            }
+            break;
+          case 3: {  // receive whatever arrived and check it
+            uint64_t tag;
+            auto got = RecvFdNonBlocking(from_prev, &tag);
+            if (got.valid()) {
+              void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, got.get(), 0);
+              if (p == MAP_FAILED) return 13;
+              uint64_t seen;
+              std::memcpy(&seen, p, sizeof(seen));
+              if (seen != tag) return 14;
+              if (rng() % 2 == 0) {
+                munmap(p, 4096);
+              } else {
+                held.push_back({UniqueFd(), p, 4096});  // kept only as a mapping
+              }
+            }
+            break;
+          }
+          case 4:
+            if (!held.empty()) {  // a forked holder that lets go on its own schedule
+              pid_t pid = fork();
+              if (pid == 0) _exit(0);
+              if (pid > 0) waitpid(pid, nullptr, 0);
+            }
+            break;
+          case 5:
+            if (!held.empty()) {  // drop an fd or a mapping, whichever comes first
+              size_t i = rng() % held.size();
+              if (held[i].fd && rng() % 2 == 0) {
+                held[i].fd.reset();
+              } else if (held[i].map != nullptr) {
+                munmap(held[i].map, held[i].len);
+                held[i].map = nullptr;
+              } else {
+                held[i].fd.reset();
+              }
+              if (!held[i].fd && held[i].map == nullptr) held.erase(held.begin() + i);
+            }
+            break;
+        }
+      }
+      for (Held& h : held) {
+        if (h.map != nullptr) munmap(h.map, h.len);
+      }
+      return 0;
+    }));
+  }
+  for (auto& r : ring) {
+    close(r[0]);
+    close(r[1]);
+  }
+  for (int id = 0; id < kClients; ++id) EXPECT_EQ(clients[id]->Wait(), 0) << "client " << id;
+  int status = -1;
+  d.Control(Op::kBarrier, &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(d.Stat("memory", "free_pages"), total);
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 0);
+  EXPECT_GT(d.Stat("heap system", "allocations"), 0);
+  EXPECT_EQ(d.BufferFdsHeld(), 0);
+}
+
+}  // namespace
+}  // namespace dmaheap
+
+namespace dmaheap {
+namespace {
+
+// Raw protocol messages on one connection.
+struct RawClient {
+  UniqueFd sock;
+  explicit RawClient(const std::string& path) : sock(std::move(ConnectSocket(path)).value()) {}
+  // Sends `bytes` (with `fds` attached) and returns the reply's status, or -1 when the
+  // connection was dropped.
+  int Send(const std::vector<uint8_t>& bytes, const std::vector<int>& fds = {}) {
+    iovec iov{const_cast<uint8_t*>(bytes.data()), bytes.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (!fds.empty()) {
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    }
+    if (sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0) return -1;
+    ReplyHeader h{};
+    char control_in[256];
+    iovec riov{&h, sizeof(h)};
+    msghdr rmsg{};
+    rmsg.msg_iov = &riov;
+    rmsg.msg_iovlen = 1;
+    rmsg.msg_control = control_in;
+    rmsg.msg_controllen = sizeof(control_in);
+    if (recvmsg(sock.get(), &rmsg, MSG_CMSG_CLOEXEC) < static_cast<ssize_t>(sizeof(h))) return -1;
+    return h.status;
+  }
+};
+
+std::vector<uint8_t> Request(uint32_t magic, Op op, uint64_t cmd, const std::vector<uint8_t>& payload,
+                             int32_t len_delta = 0) {
+  RequestHeader h{magic, static_cast<uint32_t>(op), cmd,
+                  static_cast<uint32_t>(static_cast<int32_t>(payload.size()) + len_delta), 0};
+  std::vector<uint8_t> out(sizeof(h) + payload.size());
+  std::memcpy(out.data(), &h, sizeof(h));
+  if (!payload.empty()) std::memcpy(out.data() + sizeof(h), payload.data(), payload.size());
+  return out;
+}
+
+std::vector<uint8_t> AllocPayload(uint64_t len) {
+  std::vector<uint8_t> p(24, 0);
+  uint32_t flags = O_RDWR | O_CLOEXEC;
+  std::memcpy(p.data(), &len, 8);
+  std::memcpy(p.data() + 12, &flags, 4);
+  return p;
+}
+
+TEST(DaemonRobustnessTest, BadMessagesGetErrnosAndTheDaemonKeepsServing) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  const long total = d.Stat("memory", "total_pages");
+  RawClient c(d.dir() + "/system");
+  EXPECT_EQ(c.Send({1, 2, 3, 4, 5}), EBADMSG) << "truncated";
+  EXPECT_EQ(c.Send(Request(0xdeadbeef, Op::kHeapIoctl, 0xC0184800u, AllocPayload(4096))),
+            EBADMSG)
+      << "wrong magic";
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kHeapIoctl, 0xC0184800u, AllocPayload(4096), 8)),
+            EBADMSG)
+      << "length field disagrees with the message";
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, static_cast<Op>(99), 0, {})), EOPNOTSUPP);
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kStats, 0, {})), EOPNOTSUPP)
+      << "control ops are not served on heap sockets";
+  EXPECT_EQ(c.Send(std::vector<uint8_t>(20000, 0x41)), EMSGSIZE) << "oversized";
+  // Fewer argument bytes than the number's size: the copy-in faults.
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kHeapIoctl, 0xC0184800u, {1, 2, 3})), EFAULT);
+  // Unexpected fds: refused, and closed by the daemon at once.
+  int memfds[3];
+  for (int& m : memfds) m = memfd_create("stray", MFD_CLOEXEC);
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kHeapIoctl, 0xC0184800u, AllocPayload(4096)),
+                   {memfds[0], memfds[1], memfds[2]}),
+            EINVAL);
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kSetName, 0, {'x'})), EBADF) << "no buffer fd";
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kSetName, 0, {'x'}), {memfds[0]}), ENOTTY)
+      << "not a buffer";
+  for (int m : memfds) close(m);
+  EXPECT_EQ(d.FdsHeld("memfd:stray"), 0) << "stray fds are closed at once";
+  // The same connection still allocates.
+  auto fd = DaemonAlloc(c.sock.get(), 8192);
+  ASSERT_TRUE(fd.ok()) << fd.error();
+  EXPECT_EQ(lseek(fd->get(), 0, SEEK_END), 8192);
+  fd->reset();
+
+  // A client killed before it reads its reply: the buffer sent to it is released.
+  {
+    Child victim([&] {
+      RawClient v(d.dir() + "/system");
+      auto req = Request(kProtocolMagic, Op::kHeapIoctl, 0xC0184800u, AllocPayload(16 << 20));
+      (void)!write(v.sock.get(), req.data(), req.size());
+      pause();
+      return 0;
+    });
+    // Wait until the daemon has answered (the allocation is counted), then kill.
+    for (int i = 0; i < 200 && d.Stat("heap system", "allocations") < 2; ++i) {
+      pollfd none{-1, 0, 0};
+      poll(&none, 0, 10);
+    }
+    kill(victim.pid(), SIGKILL);
+    EXPECT_EQ(victim.Wait(), 128 + SIGKILL);
+  }
+  d.Control(Op::kBarrier);
+  EXPECT_EQ(d.Stat("memory", "free_pages"), total);
+  EXPECT_EQ(d.BufferFdsHeld(), 0);
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 0);
+}
+
+constexpr uid_t kTestUid = 54321;
+
+// Drops to an unprivileged uid/gid that exists nowhere else on the machine.
+bool DropPrivileges() {
+  return setgroups(0, nullptr) == 0 && setresgid(kTestUid, kTestUid, kTestUid) == 0 &&
+         setresuid(kTestUid, kTestUid, kTestUid) == 0;
+}
+
+TEST(DaemonAccessTest, UnprivilegedClientUsesWorldHeapsOnly) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  Child client([&] {
+    if (!DropPrivileges()) return 10;
+    auto sock = ConnectSocket(d.dir() + "/system");
+    if (!sock.ok()) return 11;
+    auto fd = DaemonAlloc(sock->get(), 4096);
+    if (!fd.ok()) return 12;
+    auto ctl = ConnectSocket(d.control());
+    if (ctl.ok() || ctl.error() != EACCES) return 13;
+    return 0;
+  });
+  EXPECT_EQ(client.Wait(), 0);
+  // The buffer was owned by the client's uid (per-message credentials).
+  d.Control(Op::kBarrier);
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 0);
+}
+
+TEST(DaemonAccessTest, HeapModeRestrictsTheSocket) {
+  Daemon d({"--heap-mode", "system=0660:0"});
+  ASSERT_TRUE(d.ready());
+  struct stat st {};
+  ASSERT_EQ(stat((d.dir() + "/system").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, 0u);
+  Child client([&] {
+    if (!DropPrivileges()) return 10;
+    auto sock = ConnectSocket(d.dir() + "/system");
+    return !sock.ok() && sock.error() == EACCES ? 0 : 11;
+  });
+  EXPECT_EQ(client.Wait(), 0);
+  // Root still gets in.
+  auto sock = ConnectSocket(d.dir() + "/system");
+  ASSERT_TRUE(sock.ok());
+  EXPECT_TRUE(DaemonAlloc(sock->get(), 4096).ok());
+}
+
+// A dead daemon gives ENODEV; once a daemon serves the directory again, the same heap fd works.
+TEST(DaemonShimTest, DeadDaemonGivesEnodevThenReconnects) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  int in[2], out[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  auto env = d.Env();
+  env["LD_PRELOAD"] = PRELOAD_PATH;
+  Child probe([&] {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    execl(RECONNECT_PROBE_PATH, RECONNECT_PROBE_PATH, nullptr);
+    return 127;
+  });
+  close(in[0]);
+  close(out[1]);
+  FILE* from = fdopen(out[0], "r");
+  char line[64] = {};
+  auto ask = [&]() -> std::string {
+    if (write(in[1], "a", 1) != 1) return "write failed";
+    if (fgets(line, sizeof(line), from) == nullptr) return "eof";
+    return std::string(line);
+  };
+  ASSERT_NE(fgets(line, sizeof(line), from), nullptr);
+  EXPECT_STREQ(line, "ready\n");
+  EXPECT_EQ(ask(), "0\n");
+  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(ask(), "-19\n") << "ENODEV while no daemon serves";
+  ASSERT_TRUE(d.Start());
+  EXPECT_EQ(ask(), "0\n") << "reconnected";
+  (void)!write(in[1], "q", 1);
+  EXPECT_EQ(probe.Wait(), 0);
+  close(in[1]);
+  fclose(from);
+}
+
+// The memory of an O_RDWR buffer is committed by the client, so a memory cgroup charges the
+// client and not the daemon (cgroup v1 memory controller, as on this machine).
+TEST(DaemonAccountingTest, ClientPaysForItsBuffers) {
+  std::ifstream self("/proc/self/cgroup");
+  std::string entry, base;
+  while (std::getline(self, entry)) {
+    if (entry.find(":memory:") != std::string::npos)
+      base = "/sys/fs/cgroup/memory" + entry.substr(entry.find(":memory:") + 8);
+  }
+  const std::string daemon_cg = base + "/dh-daemon-" + std::to_string(getpid());
+  const std::string client_cg = base + "/dh-client-" + std::to_string(getpid());
+  if (base.empty() || mkdir(daemon_cg.c_str(), 0755) != 0) GTEST_SKIP() << "no memory cgroup";
+  if (mkdir(client_cg.c_str(), 0755) != 0) {
+    rmdir(daemon_cg.c_str());
+    GTEST_SKIP() << "no memory cgroup";
+  }
+  auto usage = [](const std::string& cg) {
+    std::ifstream f(cg + "/memory.usage_in_bytes");
+    long long v = -1;
+    f >> v;
+    return v;
+  };
+  {
+    Daemon d;
+    ASSERT_TRUE(d.ready());
+    std::ofstream(daemon_cg + "/cgroup.procs") << d.pid();
+    const long long daemon_before = usage(daemon_cg);
+    int sync_pipe[2], done_pipe[2];
+    ASSERT_EQ(pipe(sync_pipe), 0);
+    ASSERT_EQ(pipe(done_pipe), 0);
+    Child client([&] {
+      std::ofstream(client_cg + "/cgroup.procs") << getpid();
+      auto sock = ConnectSocket(d.dir() + "/system");
+      if (!sock.ok()) return 10;
+      auto fd = DaemonAlloc(sock->get(), 256 << 20);
+      if (!fd.ok()) return 11;
+      (void)!write(sync_pipe[1], "x", 1);
+      char c;
+      (void)!read(done_pipe[0], &c, 1);
+      return 0;
+    });
+    char c;
+    ASSERT_EQ(read(sync_pipe[0], &c, 1), 1);
+    const long long client_usage = usage(client_cg);
+    const long long daemon_after = usage(daemon_cg);
+    EXPECT_GE(client_usage, 256ll << 20) << "the 256 MiB are charged to the client";
+    EXPECT_LT(daemon_after - daemon_before, 16ll << 20) << "and not to the daemon";
+    (void)!write(done_pipe[1], "x", 1);
+    EXPECT_EQ(client.Wait(), 0);
+    d.Stop();
+    for (int fd : {sync_pipe[0], sync_pipe[1], done_pipe[0], done_pipe[1]}) close(fd);
+  }
+  rmdir(client_cg.c_str());
+  rmdir(daemon_cg.c_str());
+}
+
+}  // namespace
+}  // namespace dmaheap
