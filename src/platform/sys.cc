@@ -88,31 +88,43 @@ Result<struct stat> Fstat(int fd) {
   return st;
 }
 
-Result<void> CopyFromUser(void* dst, const void* user_src, size_t len) {
+Result<void> CopyFromProcess(pid_t pid, void* dst, const void* remote_src, size_t len) {
   if (len == 0) return {};
   iovec local{dst, len};
-  iovec remote{const_cast<void*>(user_src), len};
-  ssize_t n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+  iovec remote{const_cast<void*>(remote_src), len};
+  ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
   if (n != static_cast<ssize_t>(len)) return Errno(EFAULT);
   return {};
+}
+
+Result<void> CopyToProcess(pid_t pid, void* remote_dst, const void* src, size_t len) {
+  if (len == 0) return {};
+  iovec local{const_cast<void*>(src), len};
+  iovec remote{remote_dst, len};
+  ssize_t n = ::process_vm_writev(pid, &local, 1, &remote, 1, 0);
+  if (n != static_cast<ssize_t>(len)) return Errno(EFAULT);
+  return {};
+}
+
+Result<void> CopyFromUser(void* dst, const void* user_src, size_t len) {
+  return CopyFromProcess(::getpid(), dst, user_src, len);
 }
 
 Result<void> CopyToUser(void* user_dst, const void* src, size_t len) {
-  if (len == 0) return {};
-  iovec local{const_cast<void*>(src), len};
-  iovec remote{user_dst, len};
-  ssize_t n = ::process_vm_writev(::getpid(), &local, 1, &remote, 1, 0);
-  if (n != static_cast<ssize_t>(len)) return Errno(EFAULT);
-  return {};
+  return CopyToProcess(::getpid(), user_dst, src, len);
 }
 
 Result<std::string> CopyStringFromUser(const char* user, size_t max) {
+  return CopyStringFromProcess(::getpid(), user, max);
+}
+
+Result<std::string> CopyStringFromProcess(pid_t pid, const char* user, size_t max) {
   std::string out(max, '\0');
   size_t got = 0;
   while (got < max) {
     auto addr = reinterpret_cast<uintptr_t>(user + got);
     size_t chunk = std::min(max - got, kPageSize - (addr % kPageSize));
-    TRY(CopyFromUser(out.data() + got, user + got, chunk));
+    TRY(CopyFromProcess(pid, out.data() + got, user + got, chunk));
     const void* nul = std::memchr(out.data() + got, '\0', chunk);
     if (nul != nullptr) {
       out.resize(static_cast<const char*>(nul) - out.data());

@@ -61,11 +61,15 @@ Result<struct stat> Fstat(int fd);
 // process_vm_readv/writev on our own pid, so a bad pointer gives EFAULT instead of SIGSEGV.
 Result<void> CopyFromUser(void* dst, const void* user_src, size_t len);
 Result<void> CopyToUser(void* user_dst, const void* src, size_t len);
+// The same on another process's memory (a seccomp supervisor serving its target).
+Result<void> CopyFromProcess(pid_t pid, void* dst, const void* remote_src, size_t len);
+Result<void> CopyToProcess(pid_t pid, void* remote_dst, const void* src, size_t len);
 
 // strndup_user(user, max): the NUL-terminated string at `user`, read without touching the page
 // after its NUL. EFAULT for unreadable memory; EINVAL when no NUL comes within `max` bytes
 // (so at most max - 1 characters).
 Result<std::string> CopyStringFromUser(const char* user, size_t max);
+Result<std::string> CopyStringFromProcess(pid_t pid, const char* remote, size_t max);
 
 // The host's shmem transparent-huge-page policy (/sys/kernel/mm/transparent_hugepage/
 // shmem_enabled): kHugeAdvise covers `advise`, `within_size` and `always`, where MADV_HUGEPAGE

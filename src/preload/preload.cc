@@ -44,6 +44,7 @@
 #include <string_view>
 
 #include "base/check.h"
+#include "client/heap_call.h"
 #include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "heap/heap_ioctl.h"
@@ -250,14 +251,6 @@ Result<void> ReconnectLocked(int fd, HeapFd& heap) {
   return {};
 }
 
-// Commits an O_RDWR buffer's memory in this process (charged to our memory cgroup).
-Result<void> Commit(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return Errno(errno);
-  if (St().thp == sys::ShmemThp::kHugeAdvise) return sys::PopulateHuge(fd, st.st_size);
-  return sys::Fallocate(fd, st.st_size);
-}
-
 int HeapIoctl(int fd, unsigned long request, void* arg) {
   Inside inside;
   const auto cmd = static_cast<unsigned int>(request);
@@ -275,40 +268,21 @@ int HeapIoctl(int fd, unsigned long request, void* arg) {
       return -ENODEV;
     }
   }
-  Result<Reply> reply = Call(fd, Op::kHeapIoctl, cmd, in, sizes.in_size);
-  if (!reply.ok()) {
-    heap->stale = true;
-    return -(reply.error() == ENODEV ? ENODEV : reply.error());
+  Result<HeapCallResult> call = HeapIoctlCall(fd, cmd, in, sizes.in_size, St().thp);
+  if (!call.ok()) {
+    if (call.error() == ENODEV) heap->stale = true;
+    return -call.error();
   }
-  int status = reply->status;
-  std::vector<uint8_t>& out = reply->data;
-  if (out.size() != sizes.out_size) return -EBADMSG;
-  if (reply->fd) {
-    // The daemon sent an uncommitted memfd for O_RDWR: commit before ALLOC returns, so ENOMEM
-    // is reported now and never as a later SIGBUS.
-    dma_heap_allocation_data data{};
-    std::memcpy(&data, in, std::min(sizes.in_size, sizeof(data)));
-    const bool rdwr = (data.fd_flags & O_ACCMODE) == O_RDWR;
-    if (rdwr && !Commit(reply->fd.get()).ok()) {
-      reply->fd.reset();
-      status = ENOMEM;
-      // What the kernel copies back after a failed allocation: the input, zero-extended.
-      std::fill(out.begin(), out.end(), 0);
-      std::memcpy(out.data(), in, std::min(sizes.in_size, out.size()));
-    } else {
-      if ((data.fd_flags & O_CLOEXEC) == 0) ::fcntl(reply->fd.get(), F_SETFD, 0);
-      struct stat st {};
-      ::fstat(reply->fd.get(), &st);
-      const int buf_fd = reply->fd.release();
-      Mark(buf_fd, Kind::kBuffer, st.st_ino);
-      if (out.size() >= 12) {
-        const auto n = static_cast<uint32_t>(buf_fd);
-        std::memcpy(out.data() + 8, &n, sizeof(n));
-      }
-    }
+  if (call->fd) {
+    if ((call->fd_flags & O_CLOEXEC) == 0) ::fcntl(call->fd.get(), F_SETFD, 0);
+    struct stat st {};
+    ::fstat(call->fd.get(), &st);
+    const int buf_fd = call->fd.release();
+    Mark(buf_fd, Kind::kBuffer, st.st_ino);
+    PatchAllocFd(call->out, buf_fd);
   }
-  if (!sys::CopyToUser(arg, out.data(), out.size()).ok()) return -EFAULT;
-  return -status;
+  if (!sys::CopyToUser(arg, call->out.data(), call->out.size()).ok()) return -EFAULT;
+  return -call->status;
 }
 
 // ---- buffer fds -----------------------------------------------------------------------------
@@ -346,10 +320,7 @@ int BufferIoctl(int fd, unsigned long request, void* arg) {
     case DMA_BUF_IOCTL_SYNC: {
       dma_buf_sync sync;
       if (!sys::CopyFromUser(&sync, arg, sizeof(sync)).ok()) return -EFAULT;
-      if ((sync.flags & ~static_cast<uint64_t>(DMA_BUF_SYNC_VALID_FLAGS_MASK)) != 0 ||
-          (sync.flags & DMA_BUF_SYNC_RW) == 0) {
-        return -EINVAL;
-      }
+      if (!ValidSyncFlags(sync.flags)) return -EINVAL;
       // No device attachment can be mapped from here: CPU access needs no exporter work.
       return 0;
     }
@@ -371,10 +342,7 @@ int BufferIoctl(int fd, unsigned long request, void* arg) {
     case DMA_BUF_IOCTL_EXPORT_SYNC_FILE: {
       dma_buf_export_sync_file exp;
       if (!sys::CopyFromUser(&exp, arg, sizeof(exp)).ok()) return -EFAULT;
-      if ((exp.flags & ~static_cast<uint32_t>(DMA_BUF_SYNC_RW)) != 0 ||
-          (exp.flags & DMA_BUF_SYNC_RW) == 0) {
-        return -EINVAL;
-      }
+      if (!ValidSyncFileFlags(exp.flags)) return -EINVAL;
       // No fence is ever pending: an eventfd that polls readable stands in for a signalled
       // sync_file.
       int sync_fd = ::eventfd(1, EFD_CLOEXEC);
@@ -389,10 +357,7 @@ int BufferIoctl(int fd, unsigned long request, void* arg) {
     case DMA_BUF_IOCTL_IMPORT_SYNC_FILE: {
       dma_buf_import_sync_file imp;
       if (!sys::CopyFromUser(&imp, arg, sizeof(imp)).ok()) return -EFAULT;
-      if ((imp.flags & ~static_cast<uint32_t>(DMA_BUF_SYNC_RW)) != 0 ||
-          (imp.flags & DMA_BUF_SYNC_RW) == 0) {
-        return -EINVAL;
-      }
+      if (!ValidSyncFileFlags(imp.flags)) return -EINVAL;
       return IsSyncFileStandIn(imp.fd) ? 0 : -EINVAL;
     }
     default:

@@ -1,0 +1,65 @@
+#include "client/heap_call.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/check.h"
+#include "client/transport.h"
+#include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmaheap/uapi/linux/dma-heap.h"
+#include "heap/heap_ioctl.h"
+
+namespace dmaheap {
+
+Result<HeapCallResult> HeapIoctlCall(int sock, unsigned int cmd, const uint8_t* in,
+                                     size_t in_size, sys::ShmemThp thp) {
+  const HeapIoctlSizes sizes = DmaHeapIoctlSizes(cmd);
+  Reply reply = TRY(Call(sock, Op::kHeapIoctl, cmd, in, in_size));
+  if (reply.data.size() != sizes.out_size) return Errno(EBADMSG);
+  HeapCallResult result;
+  result.status = reply.status;
+  result.out = std::move(reply.data);
+  dma_heap_allocation_data data{};
+  std::memcpy(&data, in, std::min(in_size, sizeof(data)));
+  result.fd_flags = data.fd_flags;
+  if (!reply.fd) return result;
+  if ((data.fd_flags & O_ACCMODE) == O_RDWR) {
+    struct stat st {};
+    Result<void> committed = Errno(EBADF);
+    if (::fstat(reply.fd.get(), &st) == 0) {
+      committed = thp == sys::ShmemThp::kHugeAdvise
+                      ? sys::PopulateHuge(reply.fd.get(), static_cast<uint64_t>(st.st_size))
+                      : sys::Fallocate(reply.fd.get(), static_cast<uint64_t>(st.st_size));
+    }
+    if (!committed.ok()) {
+      // The buffer is released when this fd closes. What the kernel copies back after a
+      // failed allocation is the input, zero-extended.
+      result.status = ENOMEM;
+      std::fill(result.out.begin(), result.out.end(), 0);
+      std::memcpy(result.out.data(), in, std::min(in_size, result.out.size()));
+      return result;
+    }
+  }
+  result.fd = std::move(reply.fd);
+  return result;
+}
+
+void PatchAllocFd(std::vector<uint8_t>& out, int fd_number) {
+  if (out.size() < 12) return;
+  const auto n = static_cast<uint32_t>(fd_number);
+  std::memcpy(out.data() + 8, &n, sizeof(n));
+}
+
+bool ValidSyncFlags(uint64_t flags) {
+  return (flags & ~static_cast<uint64_t>(DMA_BUF_SYNC_VALID_FLAGS_MASK)) == 0 &&
+         (flags & DMA_BUF_SYNC_RW) != 0;
+}
+
+bool ValidSyncFileFlags(uint32_t flags) {
+  return (flags & ~static_cast<uint32_t>(DMA_BUF_SYNC_RW)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0;
+}
+
+}  // namespace dmaheap
