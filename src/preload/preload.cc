@@ -382,14 +382,8 @@ Kind Classify(int fd) {
         peer.sun_family != AF_UNIX) {
       return Kind::kNone;
     }
-    std::string_view path(peer.sun_path);
-    const std::string& dir = St().heap_dir;
-    if (path.size() <= dir.size() + 1 || path.substr(0, dir.size()) != dir ||
-        path[dir.size()] != '/') {
-      return Kind::kNone;
-    }
-    std::string name(path.substr(dir.size() + 1));
-    if (!IsHeapName(name) || fd >= kMaxTracked) return Kind::kNone;
+    std::string name = HeapOfPeerPath(St().heap_dir, peer.sun_path);
+    if (name.empty() || fd >= kMaxTracked) return Kind::kNone;
     const int fdflags = ::fcntl(fd, F_GETFD);
     std::lock_guard lock(g_heap_mu);
     delete g_heaps[fd];

@@ -40,3 +40,22 @@ Result<std::string> HeapSocketPath(std::string_view dir, std::string_view heap) 
 }
 
 }  // namespace dmaheap
+
+namespace dmaheap {
+
+std::string HeapOfPeerPath(std::string_view dir, std::string_view peer) {
+  const size_t slash = peer.rfind('/');
+  if (slash == std::string_view::npos || dir.empty()) return {};
+  std::string_view parent = peer.substr(0, slash);
+  std::string_view name = peer.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") return {};
+  if (parent == dir) return std::string(name);
+  // "<dir>.tmp.XXXXXX": mkdtemp's six characters.
+  if (parent.size() == dir.size() + 11 && parent.substr(0, dir.size()) == dir &&
+      parent.substr(dir.size(), 5) == ".tmp.") {
+    return std::string(name);
+  }
+  return {};
+}
+
+}  // namespace dmaheap

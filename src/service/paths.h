@@ -20,6 +20,11 @@ Result<std::string> ControlSocketPath();
 // NUL), with a message naming the path on stderr.
 Result<std::string> HeapSocketPath(std::string_view dir, std::string_view heap);
 
+// The heap a connected socket's peer address names, or "" when it is no heap socket of `dir`.
+// The daemon binds its sockets in a temporary sibling "<dir>.tmp.XXXXXX" that is then renamed
+// to `dir`, and a socket keeps the name it was bound with: both forms are accepted.
+std::string HeapOfPeerPath(std::string_view dir, std::string_view peer);
+
 // The longest path a sockaddr_un can carry.
 inline constexpr size_t kMaxSocketPath = 107;
 

@@ -1,0 +1,116 @@
+// `dmaheap run` and the control commands of the `dmaheap` tool, as a user runs them.
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+#include "daemon_fixture.h"
+
+namespace dmaheap {
+namespace {
+
+using testing_util::Daemon;
+using testing_util::RunProgram;
+
+// The private directory a run announced ("serving 1 heap(s) in /tmp/dh.X/h").
+std::string PrivateDir(const std::string& output) {
+  std::smatch m;
+  if (std::regex_search(output, m, std::regex("in (/tmp/dh\\.[A-Za-z0-9]+)/h,"))) return m[1];
+  return {};
+}
+
+bool DaemonRunningFor(const std::string& dir) {
+  std::string cmd = "pgrep -f dmaheapd >/dev/null && grep -l '" + dir +
+                    "' /proc/[0-9]*/environ 2>/dev/null | grep -q .";
+  return system(cmd.c_str()) == 0;
+}
+
+TEST(RunTest, DynamicUapiProgramPasses) {
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--", CONFORMANCE_PATH}, {}, &out), 0) << out;
+  EXPECT_NE(out.find("failed: 0"), std::string::npos) << out;
+  const std::string dir = PrivateDir(out);
+  ASSERT_FALSE(dir.empty()) << out;
+  EXPECT_EQ(access(dir.c_str(), F_OK), -1) << "private directory removed";
+}
+
+// A -static binary: no LD_PRELOAD reaches it; the seccomp supervisor serves open and ioctl.
+TEST(RunTest, StaticUapiProgramPasses) {
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--", CONFORMANCE_STATIC_PATH, "--static-memfd"},
+                       {}, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("failed: 0"), std::string::npos) << out;
+}
+
+TEST(RunTest, ExitCodeAndCrashArePassedThroughAndEverythingIsTornDown) {
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--", "/bin/sh", "-c", "exit 7"}, {}, &out), 7);
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--", "/bin/sh", "-c", "kill -SEGV $$"}, {},
+                       &out),
+            128 + SIGSEGV);
+  const std::string dir = PrivateDir(out);
+  ASSERT_FALSE(dir.empty()) << out;
+  EXPECT_EQ(access(dir.c_str(), F_OK), -1);
+  EXPECT_FALSE(DaemonRunningFor(dir));
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--", "/nonexistent/cmd"}, {}, &out), 127);
+  EXPECT_NE(out.find("/nonexistent/cmd"), std::string::npos) << out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run"}, {}, &out), 2);
+}
+
+TEST(RunTest, TerminatingRunStopsTheCommandAndTheDaemon) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  const char* argv[] = {DMAHEAP_TOOL_PATH, "run", "--", "/bin/sh", "-c",
+                        "echo started >&2; exec sleep 600", nullptr};
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, const_cast<char**>(argv), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  std::string text;
+  char buf[512];
+  while (text.find("started") == std::string::npos) {
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  const std::string dir = PrivateDir(text);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out[0]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << text;
+  ASSERT_FALSE(dir.empty()) << text;
+  EXPECT_EQ(access(dir.c_str(), F_OK), -1);
+  EXPECT_FALSE(DaemonRunningFor(dir));
+}
+
+TEST(ToolTest, ControlCommandsTalkToTheDaemon) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "stats"}, d.Env(), &out), 0) << out;
+  EXPECT_NE(out.find("heap system buffers 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("memory total_pages 1048576"), std::string::npos) << out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "barrier"}, d.Env(), &out), 0) << out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "bufinfo"}, d.Env(), &out), 0) << out;
+  EXPECT_NE(out.find("Dma-buf Objects:"), std::string::npos) << out;
+  d.Stop();
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "stats"}, d.Env(), &out), 1);
+  EXPECT_NE(out.find("cannot reach the daemon"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace dmaheap
