@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the build tree into a temporary prefix and uses it from there, with no
+# LD_LIBRARY_PATH: the daemon, the tool (dmaheap run), the shim, pkg-config and find_package.
+#   install_test.sh BUILD_DIR SOURCE_DIR CONFORMANCE_BINARY
+set -euo pipefail
+build=$1 src=$2 conformance=$3
+prefix=$(mktemp -d /tmp/dh-install.XXXXXX)
+daemon_pid=
+cleanup() {
+  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
+  rm -rf "$prefix"
+}
+trap cleanup EXIT
+unset LD_LIBRARY_PATH LD_PRELOAD
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name libdmaheap.so -print -quit)")
+for f in "$prefix/bin/dmaheapd" "$prefix/bin/dmaheap" "$libdir/libdmaheap_preload.so" \
+         "$prefix/include/dmaheap/dmaheap.h" "$libdir/pkgconfig/dmaheap.pc" \
+         "$libdir/cmake/dmaheap/dmaheapConfig.cmake" "$libdir/systemd/system/dmaheapd.service"; do
+  [ -e "$f" ] || { echo "missing from the install: $f"; exit 1; }
+done
+
+# dmaheap run from the prefix: its private daemon and shim come from the prefix too.
+"$prefix/bin/dmaheap" run -- "$conformance" >"$prefix/run.log" 2>&1 || { cat "$prefix/run.log"; exit 1; }
+grep -q "failed: 0" "$prefix/run.log"
+
+# The installed daemon, detached (it returns once ready), and the installed shim.
+export DMAHEAP_DIR=$prefix/h DMAHEAP_CONTROL=$prefix/h.ctl
+"$prefix/bin/dmaheapd" 2>"$prefix/daemon.log"
+for p in $(pgrep -x dmaheapd); do
+  if tr '\0' '\n' </proc/"$p"/environ 2>/dev/null | grep -qx "DMAHEAP_DIR=$DMAHEAP_DIR"; then daemon_pid=$p; fi
+done
+[ -n "$daemon_pid" ] || { echo "the installed dmaheapd is not running"; cat "$prefix/daemon.log"; exit 1; }
+[ -S "$DMAHEAP_DIR/system" ]
+LD_PRELOAD=$libdir/libdmaheap_preload.so "$conformance" >"$prefix/shim.log" 2>&1 || { cat "$prefix/shim.log"; exit 1; }
+"$prefix/bin/dmaheap" stats | grep -q "heap system buffers 0"
+kill "$daemon_pid"; daemon_pid=
+
+# Consumers of the installed headers and library.
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+cc -o "$prefix/consumer" "$src/tests/install/consumer.c" $(pkg-config --cflags --libs dmaheap)
+"$prefix/consumer" | grep -q "alloc: 0"
+cmake -S "$src/tests/install" -B "$prefix/cmake-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+ninja -C "$prefix/cmake-consumer" >/dev/null
+"$prefix/cmake-consumer/consumer" | grep -q "allocated"
+echo "install test: ok"
