@@ -134,6 +134,34 @@ TEST(DaemonTest, WithoutTheShimThereIsNoDevDmaHeap) {
   EXPECT_EQ(RunProgram({CONFORMANCE_PATH}, {}), 4);
 }
 
+TEST(DaemonTest, ShimIsThreadSafeForkSafeAndSurvivesExec) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  auto env = d.Env();
+  env["LD_PRELOAD"] = PRELOAD_PATH;
+  std::string out;
+  EXPECT_EQ(RunProgram({SHIM_STRESS_PATH}, env, &out), 0) << out;
+  d.Control(Op::kBarrier);
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 0);
+  // 8 threads x 100, parent and forked child 100 each, one before and one after exec.
+  EXPECT_EQ(d.Stat("heap system", "allocations"), 1002);
+}
+
+// Where the kernel has real heaps the shim steps aside: the program sees the kernel's
+// /dev/dma_heap (here: none, so the kselftest convention's exit 4).
+TEST(DaemonTest, ShimStepsAsideForKernelHeaps) {
+  if (access("/dev/dma_heap", F_OK) == 0) GTEST_SKIP() << "this machine has /dev/dma_heap";
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  char tmpl[] = "/tmp/dh-sysfs.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  auto env = d.Env();
+  env["LD_PRELOAD"] = PRELOAD_PATH;
+  env["DMAHEAP_KERNEL_HEAPS"] = tmpl;  // stands in for /sys/class/dma_heap
+  EXPECT_EQ(RunProgram({CONFORMANCE_PATH}, env), 4);
+  rmdir(tmpl);
+}
+
 // 8 clients allocate, map, write, pass fds around a ring, fork holders, close and unmap in a
 // random order. Afterwards every modelled page is back and the daemon holds no buffer.
 TEST(DaemonTest, EightClientsInRandomOrderLeaveNothingBehind) {
@@ -434,6 +462,13 @@ TEST(DaemonShimTest, DeadDaemonGivesEnodevThenReconnects) {
   ASSERT_NE(fgets(line, sizeof(line), from), nullptr);
   EXPECT_STREQ(line, "ready\n");
   EXPECT_EQ(ask(), "0\n");
+  // SET_NAME through the shim reaches the daemon and shows in bufinfo.
+  ASSERT_EQ(write(in[1], "n", 1), 1);
+  ASSERT_NE(fgets(line, sizeof(line), from), nullptr);
+  EXPECT_STREQ(line, "0\n");
+  const std::string bufinfo = d.Control(Op::kBufInfo);
+  EXPECT_NE(bufinfo.find("\tsystem\t"), std::string::npos) << bufinfo;
+  EXPECT_NE(bufinfo.find("\tprobe-name\n"), std::string::npos) << bufinfo;
   EXPECT_EQ(d.Stop(), 0);
   EXPECT_EQ(ask(), "-19\n") << "ENODEV while no daemon serves";
   ASSERT_TRUE(d.Start());

@@ -38,6 +38,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -122,8 +123,12 @@ State& St() {
   std::call_once(g_init, [] {
     Inside inside;
     auto* s = new State();
+    // Detect kernel heaps by sysfs, not by /dev/dma_heap (which a container or dmaheap itself
+    // may create). DMAHEAP_KERNEL_HEAPS names another directory to look for (tests).
+    const char* sysfs = std::getenv("DMAHEAP_KERNEL_HEAPS");
     struct stat st {};
-    s->passthrough = ::stat("/sys/class/dma_heap", &st) == 0;
+    s->passthrough =
+        ::stat(sysfs != nullptr && *sysfs != '\0' ? sysfs : "/sys/class/dma_heap", &st) == 0;
     if (auto dir = HeapDirPath(); dir.ok()) s->heap_dir = *dir;
     s->thp = sys::ReadShmemThp();
     g_state = s;
