@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "dmaheap/dmaheap.h"
+#include "test_util.h"
 
 namespace dmaheap {
 namespace {
@@ -17,9 +18,7 @@ namespace {
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BootOptions options;
-    options.ram_bytes = 16 << 20;
-    sys_ = std::move(System::Boot(options)).value();
+    sys_ = testing_util::BootSystem(uint64_t{16} << 20);
   }
   UniqueFd Alloc(uint64_t len, uint32_t flags) {
     return std::move(sys_->Allocate("system", len, flags)).value();

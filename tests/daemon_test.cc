@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon_fixture.h"
+#include "platform/scm.h"
 #include "dmaheap/fd_passing.h"
 #include "test_util.h"
 
@@ -42,34 +43,16 @@ std::set<std::string> ListDir(const std::string& dir) {
 // The ring between clients never blocks: a full queue just means the fd is not passed.
 bool SendFdNonBlocking(int sock, int fd, uint64_t tag) {
   iovec iov{&tag, sizeof(tag)};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(tag);
+  const int fds[1] = {fd};
+  auto sent = sys::SendWithFds(sock, {&iov, 1}, fds, MSG_DONTWAIT | MSG_NOSIGNAL);
+  return sent.ok() && *sent == sizeof(tag);
 }
 
 UniqueFd RecvFdNonBlocking(int sock, uint64_t* tag) {
   iovec iov{tag, sizeof(*tag)};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != sizeof(*tag)) return UniqueFd();
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return UniqueFd();
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return UniqueFd(fd);
+  auto msg = sys::RecvWithFds(sock, {&iov, 1}, MSG_DONTWAIT);
+  if (!msg.ok() || msg->len != sizeof(*tag) || msg->fds.empty()) return UniqueFd();
+  return std::move(msg->fds.front());
 }
 
 TEST(DaemonTest, ServesOneSocketPerHeapAndCleansUpOnSigterm) {
@@ -285,29 +268,11 @@ struct RawClient {
   // connection was dropped.
   int Send(const std::vector<uint8_t>& bytes, const std::vector<int>& fds = {}) {
     iovec iov{const_cast<uint8_t*>(bytes.data()), bytes.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (!fds.empty()) {
-      msg.msg_control = control;
-      msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-      std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-    }
-    if (sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0) return -1;
+    if (!sys::SendWithFds(sock.get(), {&iov, 1}, fds).ok()) return -1;
     ReplyHeader h{};
-    char control_in[256];
     iovec riov{&h, sizeof(h)};
-    msghdr rmsg{};
-    rmsg.msg_iov = &riov;
-    rmsg.msg_iovlen = 1;
-    rmsg.msg_control = control_in;
-    rmsg.msg_controllen = sizeof(control_in);
-    if (recvmsg(sock.get(), &rmsg, MSG_CMSG_CLOEXEC) < static_cast<ssize_t>(sizeof(h))) return -1;
+    auto msg = sys::RecvWithFds(sock.get(), {&riov, 1});
+    if (!msg.ok() || msg->len < sizeof(h)) return -1;
     return h.status;
   }
 };

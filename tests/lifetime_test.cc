@@ -27,9 +27,7 @@ uint8_t PatternB(size_t i) { return static_cast<uint8_t>(i * 13 + 5); }
 class LifetimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BootOptions options;
-    options.ram_bytes = 32 << 20;
-    sys_ = std::move(System::Boot(options)).value();
+    sys_ = testing_util::BootSystem(uint64_t{32} << 20);
     initial_ = sys_->Stats();
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);

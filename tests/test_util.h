@@ -10,12 +10,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "dmaheap/dmaheap.h"
+
 namespace dmaheap::testing_util {
+
+// An embedded System with `ram_bytes` of modelled RAM; aborts the test binary if it cannot boot.
+inline std::unique_ptr<System> BootSystem(uint64_t ram_bytes) {
+  BootOptions options;
+  options.ram_bytes = ram_bytes;
+  auto sys = System::Boot(options);
+  if (!sys.ok()) {
+    std::fprintf(stderr, "cannot boot a System: %s\n", std::strerror(sys.error()));
+    std::abort();
+  }
+  return std::move(sys).value();
+}
 
 // The fds of this process whose /proc link starts with `prefix`.
 inline std::vector<int> FdsWithTarget(const std::string& prefix) {

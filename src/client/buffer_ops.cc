@@ -13,6 +13,7 @@
 #include "core/kernel.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
+#include "platform/fd_info.h"
 #include "platform/sys.h"
 
 namespace dmaheap {
@@ -60,17 +61,6 @@ int ForeignBufferIoctl(unsigned int cmd, void* arg) {
   }
 }
 
-// memfds dmaheap created are named "dmaheap:<heap>:<id>" (readlink: "/memfd:dmaheap:...").
-bool IsDmaheapMemfd(int fd) {
-  char path[32];
-  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  char target[64];
-  ssize_t n = ::readlink(path, target, sizeof(target));
-  static constexpr char kPrefix[] = "/memfd:dmaheap:";
-  return n >= static_cast<ssize_t>(sizeof(kPrefix) - 1) &&
-         std::memcmp(target, kPrefix, sizeof(kPrefix) - 1) == 0;
-}
-
 }  // namespace
 
 int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept {
@@ -83,7 +73,7 @@ int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept {
   }
   if (DmaBufRef buf = Kernel::FindBuffer(fd))
     return -DmaBufIoctl(*buf, static_cast<unsigned int>(cmd), arg);
-  if (!IsDmaheapMemfd(fd)) return -ENOTTY;
+  if (!sys::BufferHeapOfFd(fd, nullptr)) return -ENOTTY;
   return -ForeignBufferIoctl(static_cast<unsigned int>(cmd), arg);
 }
 

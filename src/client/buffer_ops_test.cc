@@ -21,9 +21,7 @@ namespace {
 class BufferOpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BootOptions options;
-    options.ram_bytes = 64 << 20;
-    sys_ = std::move(System::Boot(options)).value();
+    sys_ = testing_util::BootSystem(uint64_t{64} << 20);
     fd_ = std::move(sys_->Allocate("system", 16384)).value();
   }
   int Sync(uint64_t flags) {

@@ -22,9 +22,7 @@ namespace {
 class BufferTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BootOptions options;
-    options.ram_bytes = 256 << 20;
-    sys_ = std::move(System::Boot(options)).value();
+    sys_ = testing_util::BootSystem(uint64_t{256} << 20);
   }
   uint64_t FreePages() { return sys_->Stats().free_pages; }
   uint64_t TotalPages() { return sys_->Stats().total_pages; }

@@ -1,5 +1,7 @@
 #include "dmabuf/bufinfo.h"
 
+#include "platform/fd_info.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +15,7 @@
 namespace dmaheap {
 namespace {
 
-constexpr char kMemfdPrefix[] = "/memfd:dmaheap:";
+constexpr const char* kMemfdPrefix = sys::kBufferLinkPrefix;
 
 bool IsPid(const char* name) {
   if (*name == '\0') return false;
@@ -35,7 +37,7 @@ void CountFds(const char* pid, dev_t dev, std::map<ino_t, long>& counts) {
     ssize_t n = ::readlinkat(dfd, e->d_name, target, sizeof(target) - 1);
     if (n <= 0) continue;
     target[n] = '\0';
-    if (std::strncmp(target, kMemfdPrefix, sizeof(kMemfdPrefix) - 1) != 0) continue;
+    if (std::strncmp(target, kMemfdPrefix, std::strlen(kMemfdPrefix)) != 0) continue;
     struct stat st {};
     if (::fstatat(dfd, e->d_name, &st, 0) != 0 || st.st_dev != dev) continue;
     auto it = counts.find(st.st_ino);

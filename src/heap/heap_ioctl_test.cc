@@ -112,9 +112,7 @@ const Row kRows[] = {
 class HeapIoctlTest : public ::testing::TestWithParam<Row> {
  protected:
   void SetUp() override {
-    BootOptions options;
-    options.ram_bytes = 64 << 20;
-    sys_ = std::move(System::Boot(options)).value();
+    sys_ = testing_util::BootSystem(uint64_t{64} << 20);
     heap_ = std::make_unique<HeapHandle>(std::move(sys_->FindHeap("system")).value());
   }
   int Ioctl(unsigned long cmd, void* arg) { return sys_->HeapIoctl(*heap_, cmd, arg); }

@@ -49,6 +49,7 @@
 #include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "heap/heap_ioctl.h"
+#include "platform/fd_info.h"
 #include "platform/sys.h"
 #include "service/paths.h"
 
@@ -292,32 +293,7 @@ int HeapIoctl(int fd, unsigned long request, void* arg) {
 
 // ---- buffer fds -----------------------------------------------------------------------------
 
-// memfds dmaheap created are named "dmaheap:<heap>:<id>"; the heap name is what SET_NAME needs.
-bool BufferHeapName(int fd, std::string* heap) {
-  char path[32], target[300];
-  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  ssize_t n = ::readlink(path, target, sizeof(target) - 1);
-  static constexpr char kPrefix[] = "/memfd:dmaheap:";
-  if (n < static_cast<ssize_t>(sizeof(kPrefix)) ||
-      std::memcmp(target, kPrefix, sizeof(kPrefix) - 1) != 0) {
-    return false;
-  }
-  target[n] = '\0';
-  std::string_view rest(target + sizeof(kPrefix) - 1);
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  if (heap != nullptr) *heap = std::string(rest.substr(0, colon));
-  return true;
-}
-
-bool IsSyncFileStandIn(int fd) {
-  char path[32], target[64];
-  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  ssize_t n = ::readlink(path, target, sizeof(target) - 1);
-  if (n <= 0) return false;
-  target[n] = '\0';
-  return std::strcmp(target, "anon_inode:[eventfd]") == 0;
-}
+bool BufferHeapName(int fd, std::string* heap) { return sys::BufferHeapOfFd(fd, heap); }
 
 int BufferIoctl(int fd, unsigned long request, void* arg) {
   Inside inside;
@@ -363,7 +339,7 @@ int BufferIoctl(int fd, unsigned long request, void* arg) {
       dma_buf_import_sync_file imp;
       if (!sys::CopyFromUser(&imp, arg, sizeof(imp)).ok()) return -EFAULT;
       if (!ValidSyncFileFlags(imp.flags)) return -EINVAL;
-      return IsSyncFileStandIn(imp.fd) ? 0 : -EINVAL;
+      return sys::IsEventFd(imp.fd) ? 0 : -EINVAL;
     }
     default:
       return -ENOTTY;

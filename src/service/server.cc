@@ -21,6 +21,7 @@
 #include "base/check.h"
 #include "dmabuf/bufinfo.h"
 #include "heap/heap_ioctl.h"
+#include "platform/scm.h"
 #include "platform/sys.h"
 #include "service/paths.h"
 #include "service/protocol.h"
@@ -29,7 +30,6 @@ namespace dmaheap {
 namespace {
 
 constexpr size_t kRecvBufSize = sizeof(RequestHeader) + kMaxPayload + 1;
-constexpr size_t kMaxFdsPerMessage = 8;
 constexpr size_t kTextChunk = kMaxPayload;  // fits the client's first receive buffer
 
 void Log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -298,21 +298,13 @@ namespace {
 bool SendReply(int fd, int status, const void* data, size_t len, int pass_fd) {
   ReplyHeader h{kProtocolMagic, status, static_cast<uint32_t>(len), pass_fd >= 0 ? 1u : 0u};
   const size_t first = std::min(len, kTextChunk);
-  iovec iov[2] = {{&h, sizeof(h)}, {const_cast<void*>(data), first}};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = first > 0 ? 2 : 1;
-  if (pass_fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+  const iovec iov[2] = {{&h, sizeof(h)}, {const_cast<void*>(data), first}};
+  const int fds[1] = {pass_fd};
+  if (!sys::SendWithFds(fd, std::span<const iovec>(iov, first > 0 ? 2 : 1),
+                        std::span<const int>(fds, pass_fd >= 0 ? 1 : 0))
+           .ok()) {
+    return false;
   }
-  if (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) return false;
   for (size_t off = first; off < len; off += kTextChunk) {
     const size_t n = std::min(kTextChunk, len - off);
     // A client that reads text slowly may fill the socket; wait for it.
@@ -355,53 +347,32 @@ std::string StatsText(Kernel& kernel) {
 void Server::Serve(Client& client) {
   const int fd = client.fd.get();
   alignas(RequestHeader) uint8_t buf[kRecvBufSize];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) +
-                                CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
   iovec iov{buf, sizeof(buf)};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) {
+  Result<sys::ReceivedMessage> msg = sys::RecvWithFds(fd, {&iov, 1});
+  if (!msg.ok() && (msg.error() == EAGAIN || msg.error() == EINTR)) return;
+  if (!msg.ok() || msg->len == 0) {
     Drop(fd);
     return;
   }
-  // Every fd that arrived is owned here and closed on return unless used.
-  std::vector<UniqueFd> fds;
-  ucred cred{};
-  bool have_cred = false;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET) continue;
-    if (c->cmsg_type == SCM_RIGHTS) {
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int rfd;
-        std::memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        fds.emplace_back(rfd);
-      }
-    } else if (c->cmsg_type == SCM_CREDENTIALS) {
-      std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-      have_cred = true;
-    }
-  }
-  if (!have_cred) {
+  // Every fd that arrived is owned by msg->fds and closed on return unless used.
+  std::vector<UniqueFd>& fds = msg->fds;
+  ucred cred = msg->cred;
+  if (!msg->has_cred) {
     socklen_t len = sizeof(cred);
     ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
   }
+  const size_t n = msg->len;
   auto reply = [&](int status, const void* data = nullptr, size_t len = 0, int pass = -1) {
     if (!SendReply(fd, status, data, len, pass)) Drop(fd);
   };
-  if ((msg.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(n) > sizeof(RequestHeader) + kMaxPayload)
+  if ((msg->msg_flags & MSG_TRUNC) != 0 || n > sizeof(RequestHeader) + kMaxPayload)
     return reply(EMSGSIZE);
-  if ((msg.msg_flags & MSG_CTRUNC) != 0) return reply(EINVAL);
-  if (static_cast<size_t>(n) < sizeof(RequestHeader)) return reply(EBADMSG);
+  if ((msg->msg_flags & MSG_CTRUNC) != 0) return reply(EINVAL);
+  if (n < sizeof(RequestHeader)) return reply(EBADMSG);
   RequestHeader h;
   std::memcpy(&h, buf, sizeof(h));
   if (h.magic != kProtocolMagic || h.reserved != 0 ||
-      h.len != static_cast<size_t>(n) - sizeof(RequestHeader)) {
+      h.len != n - sizeof(RequestHeader)) {
     return reply(EBADMSG);
   }
   const uint8_t* payload = buf + sizeof(RequestHeader);

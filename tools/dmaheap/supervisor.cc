@@ -20,6 +20,7 @@
 #include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "heap/heap_ioctl.h"
+#include "platform/fd_info.h"
 #include "platform/sys.h"
 #include "service/paths.h"
 
@@ -129,18 +130,7 @@ class Server {
       if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return FdKind::kOther;
       return HeapOfPeerPath(heap_dir_, peer.sun_path).empty() ? FdKind::kOther : FdKind::kHeap;
     }
-    if (!S_ISREG(st.st_mode)) return FdKind::kOther;
-    char path[32], target[300];
-    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    ssize_t n = ::readlink(path, target, sizeof(target) - 1);
-    static constexpr char kPrefix[] = "/memfd:dmaheap:";
-    if (n < static_cast<ssize_t>(sizeof(kPrefix)) ||
-        std::memcmp(target, kPrefix, sizeof(kPrefix) - 1) != 0) {
-      return FdKind::kOther;
-    }
-    target[n] = '\0';
-    std::string_view rest(target + sizeof(kPrefix) - 1);
-    *heap_name = std::string(rest.substr(0, rest.rfind(':')));
+    if (!S_ISREG(st.st_mode) || !sys::BufferHeapOfFd(fd, heap_name)) return FdKind::kOther;
     return FdKind::kBuffer;
   }
 
@@ -223,12 +213,7 @@ class Server {
         if (!ValidSyncFileFlags(imp.flags)) return Fail(resp, EINVAL);
         UniqueFd pidfd(PidfdOpen(pid));
         UniqueFd sync_fd = pidfd ? PidfdGetfd(pidfd.get(), imp.fd) : UniqueFd();
-        char link[32], target[64] = {};
-        std::snprintf(link, sizeof(link), "/proc/self/fd/%d", sync_fd.get());
-        if (!sync_fd || ::readlink(link, target, sizeof(target) - 1) <= 0 ||
-            std::strcmp(target, "anon_inode:[eventfd]") != 0) {
-          return Fail(resp, EINVAL);
-        }
+        if (!sync_fd || !sys::IsEventFd(sync_fd.get())) return Fail(resp, EINVAL);
         return Succeed(resp, 0);
       }
       default:
