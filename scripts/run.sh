@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs the main job: today the embedded demo — a System booted in-process,
-# a producer and a consumer process sharing one system-heap buffer.
+# Sets up, builds and runs the main job: the embedded demo (a System booted in-process, a
+# producer and a consumer process sharing one system-heap buffer), then an unmodified UAPI
+# program — dynamic, then -static — against a private dmaheapd under `dmaheap run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-exec build/dmaheap-demo
+build/dmaheap-demo
+echo
+echo "== an unmodified /dev/dma_heap program under 'dmaheap run' (daemon + shim) =="
+build/dmaheap run -- build/tests/heap_conformance | grep -E "^(# |not ok)" 
+echo
+echo "== the same program built -static (served by the seccomp supervisor) =="
+build/dmaheap run -- build/tests/heap_conformance_static --static-memfd | grep -E "^(# |not ok)"
