@@ -444,6 +444,16 @@ TEST(DaemonShimTest, DeadDaemonGivesEnodevThenReconnects) {
   fclose(from);
 }
 
+// A "Key:   N kB" line of /proc/PID/status, in kB; -1 when absent.
+long StatusKb(pid_t pid, const std::string& key) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.compare(0, key.size(), key) == 0) return std::atol(line.c_str() + key.size());
+  }
+  return -1;
+}
+
 // The memory of an O_RDWR buffer is committed by the client, so a memory cgroup charges the
 // client and not the daemon (cgroup v1 memory controller, as on this machine).
 TEST(DaemonAccountingTest, ClientPaysForItsBuffers) {
@@ -471,6 +481,7 @@ TEST(DaemonAccountingTest, ClientPaysForItsBuffers) {
     ASSERT_TRUE(d.ready());
     std::ofstream(daemon_cg + "/cgroup.procs") << d.pid();
     const long long daemon_before = usage(daemon_cg);
+    const long rss_before = StatusKb(d.pid(), "VmRSS:");
     int sync_pipe[2], done_pipe[2];
     ASSERT_EQ(pipe(sync_pipe), 0);
     ASSERT_EQ(pipe(done_pipe), 0);
@@ -491,6 +502,8 @@ TEST(DaemonAccountingTest, ClientPaysForItsBuffers) {
     const long long daemon_after = usage(daemon_cg);
     EXPECT_GE(client_usage, 256ll << 20) << "the 256 MiB are charged to the client";
     EXPECT_LT(daemon_after - daemon_before, 16ll << 20) << "and not to the daemon";
+    EXPECT_LT(StatusKb(d.pid(), "VmRSS:") - rss_before, 16 << 10) << "the daemon's RSS stays put";
+    EXPECT_LT(StatusKb(d.pid(), "RssShmem:"), 16 << 10) << "the daemon maps no buffer";
     (void)!write(done_pipe[1], "x", 1);
     EXPECT_EQ(client.Wait(), 0);
     d.Stop();
