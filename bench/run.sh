@@ -32,4 +32,10 @@ awk -F, '
     printf "socket round trip (ns, median): %.0f without fd, %.0f with fd\n", \
       t["BM_SocketRoundTrip", "0", "median"], t["BM_SocketRoundTrip", "1", "median"]
     printf "touch bound 32 MiB memset (ns, median): %.0f\n", t["BM_TouchBound", "33554432", "median"]
+    n = split("4096 1048576 33554432", dsizes, " ")
+    for (i = 1; i <= n; i++) {
+      a = dsizes[i]; dd = t["BM_DaemonAlloc", a, "median"]; if (dd == "") continue
+      printf "daemon ALLOC %-9s %10.0f ns (p99 %.0f): %.2fx (round trip with fd + memfd+watch)\n", a, dd, \
+        t["BM_DaemonAlloc", a, "p99"], dd / (t["BM_SocketRoundTrip", "1", "median"] + t["BM_RawMemfdWatch", a, "median"])
+    }
   }' "$out"

@@ -22,6 +22,7 @@
 
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/fd_passing.h"
+#include "daemon_fixture.h"
 #include "platform/sys.h"
 
 namespace {
@@ -155,6 +156,26 @@ void BM_SocketRoundTrip(benchmark::State& state) {
   waitpid(child, nullptr, 0);
 }
 
+// ALLOC through a running dmaheapd, as the shim does it (round trip, fd received, O_RDWR memory
+// committed here) + close. Baseline: socket round trip with an fd + RawMemfdWatch.
+void BM_DaemonAlloc(benchmark::State& state) {
+  const uint64_t size = state.range(0);
+  // Function-static: started once, stopped (SIGTERM, reaped) when the benchmark exits.
+  static dmaheap::testing_util::Daemon daemon_instance;
+  dmaheap::testing_util::Daemon* daemon = &daemon_instance;
+  if (!daemon->ready()) {
+    state.SkipWithError("dmaheapd did not start");
+    return;
+  }
+  auto sock = dmaheap::ConnectSocket(daemon->dir() + "/system");
+  if (!sock.ok()) std::abort();
+  for (auto _ : state) {
+    auto fd = dmaheap::testing_util::DaemonAlloc(sock->get(), size);
+    if (!fd.ok()) std::abort();
+  }
+  state.SetBytesProcessed(state.iterations() * PageAlign(size));
+}
+
 void BM_TouchBound(benchmark::State& state) {
   const uint64_t size = PageAlign(state.range(0));
   std::vector<uint8_t> mem(size, 1);
@@ -172,6 +193,7 @@ BENCHMARK(BM_RawMemfdTouch)->Apply(Sizes);
 BENCHMARK(BM_SystemHeapTouch)->Apply(Sizes);
 BENCHMARK(BM_SocketRoundTrip)->Apply(Common)->Arg(0)->Arg(1);
 BENCHMARK(BM_TouchBound)->Apply(Sizes);
+BENCHMARK(BM_DaemonAlloc)->Apply(Common)->Arg(4 << 10)->Arg(1 << 20)->Arg(32 << 20);
 
 }  // namespace
 
