@@ -83,8 +83,11 @@ class Daemon {
  public:
   // `extra_args` go to dmaheapd after --foreground.
   // `before_start` runs with the heap directory's path before the daemon starts.
+  // `launcher` is prepended to the command line (e.g. prlimit, which execs the daemon).
   explicit Daemon(std::vector<std::string> extra_args = {},
-                  const std::function<void(const std::string&)>& before_start = nullptr) {
+                  const std::function<void(const std::string&)>& before_start = nullptr,
+                  std::vector<std::string> launcher = {}) {
+    launcher_ = std::move(launcher);
     char tmpl[] = "/tmp/dh.XXXXXX";
     root_ = mkdtemp(tmpl);
     chmod(root_.c_str(), 0755);  // unprivileged test clients must reach the sockets
@@ -134,7 +137,9 @@ class Daemon {
     std::strcpy(addr.sun_path, notify.c_str());
     bind(notify_sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
 
-    std::vector<std::string> argv = {DMAHEAPD_PATH, "--foreground"};
+    std::vector<std::string> argv = launcher_;
+    argv.push_back(DMAHEAPD_PATH);
+    argv.push_back("--foreground");
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     std::vector<std::string> envs;
     for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
@@ -223,6 +228,7 @@ class Daemon {
  private:
   std::string root_, dir_, control_;
   std::vector<std::string> args_;
+  std::vector<std::string> launcher_;
   pid_t pid_ = -1;
   bool ready_ = false;
   int exit_code_ = -1;

@@ -353,6 +353,36 @@ TEST(DaemonRobustnessTest, BadMessagesGetErrnosAndTheDaemonKeepsServing) {
   EXPECT_EQ(d.Stat("heap system", "buffers"), 0);
 }
 
+// More clients than the daemon has fds: the extra connections are refused (closed at once), the
+// daemon keeps serving, and once clients leave new ones are accepted again.
+TEST(DaemonRobustnessTest, RunningOutOfFdsRefusesConnectionsAndRecovers) {
+  Daemon d({}, nullptr, {"/usr/bin/prlimit", "--nofile=32:32"});
+  ASSERT_TRUE(d.ready());
+  std::vector<UniqueFd> clients;
+  int refused = 0;
+  for (int i = 0; i < 48; ++i) {
+    auto sock = ConnectSocket(d.dir() + "/system");
+    if (!sock.ok()) continue;
+    // A refused connection reads EOF (or ECONNRESET) on its first round trip.
+    auto fd = DaemonAlloc(sock->get(), 4096);
+    if (!fd.ok()) {
+      ++refused;
+      continue;
+    }
+    clients.push_back(std::move(sock).value());
+  }
+  EXPECT_GT(refused, 0) << "the daemon had only 32 fds";
+  EXPECT_GT(clients.size(), 10u);
+  clients.clear();
+  // Served again once the others left (the daemon notices each hang-up).
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    auto sock = ConnectSocket(d.dir() + "/system");
+    served = sock.ok() && DaemonAlloc(sock->get(), 4096).ok();
+  }
+  EXPECT_TRUE(served);
+}
+
 constexpr uid_t kTestUid = 54321;
 
 // Drops to an unprivileged uid/gid that exists nowhere else on the machine.

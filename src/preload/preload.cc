@@ -157,10 +157,9 @@ void Mark(int fd, Kind kind, ino_t ino) {
 
 void Unmark(int fd) {
   if (fd < 0 || fd >= kMaxTracked) return;
-  if (g_fds[fd].exchange(0, std::memory_order_relaxed) ==
-      static_cast<uint64_t>(Kind::kNone)) {
-    return;
-  }
+  const auto old = static_cast<Kind>(g_fds[fd].exchange(0, std::memory_order_relaxed) & 0xFF);
+  // Only heap fds have an entry; closing a buffer fd never waits behind a heap round trip.
+  if (old != Kind::kHeap) return;
   std::lock_guard lock(g_heap_mu);
   delete g_heaps[fd];
   g_heaps[fd] = nullptr;

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -60,6 +61,13 @@ int main(int argc, char** argv) {
     auto mode = dmaheap::ParseHeapMode(text);
     if (!mode.ok()) return 2;
     config.heap_modes[mode->first] = mode->second;
+  }
+
+  // Every client connection is an fd: take the whole allowance the hard limit gives.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
   // SIGTERM/SIGINT are read from a signalfd by the event loop.

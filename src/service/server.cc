@@ -1,5 +1,6 @@
 #include "service/server.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -148,6 +149,7 @@ Result<std::unique_ptr<Server>> Server::Create(Kernel& kernel, ServerConfig conf
 Result<void> Server::BindAll() {
   epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd_) return Errno(errno);
+  reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -272,7 +274,20 @@ Result<void> Server::Run() {
 void Server::Accept(int listen_fd) {
   for (;;) {
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+      // Out of fds: a pending connection would keep the (level-triggered) listener readable
+      // and spin the loop. Free the reserve fd, accept one connection and close it at once,
+      // then go back to the loop so hang-ups of other clients are seen.
+      if (!out_of_fds_) Log("out of file descriptors: refusing connections");
+      out_of_fds_ = true;
+      reserve_fd_.reset();
+      UniqueFd refused(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+      refused.reset();
+      reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      return;
+    }
     if (fd < 0) return;  // EAGAIN, or the client went away already
+    out_of_fds_ = false;
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
     auto client = std::make_unique<Client>();

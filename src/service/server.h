@@ -75,6 +75,8 @@ class Server {
   UniqueFd epoll_fd_;
   UniqueFd signal_fd_;
   UniqueFd control_fd_;
+  UniqueFd reserve_fd_;  // freed to accept-and-close a connection when fds run out
+  bool out_of_fds_ = false;  // logged once per episode
   std::map<int, DmaHeap*> listeners_;  // listening socket → its heap
   std::vector<UniqueFd> listen_fds_;
   std::map<int, std::unique_ptr<Client>> clients_;
