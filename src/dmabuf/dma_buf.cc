@@ -19,7 +19,6 @@ DmaBuf::DmaBuf(uint64_t id, DmaBufExportInfo info, Owner owner)
     : id_(id),
       size_(info.size),
       f_flags_(info.flags & O_ACCMODE),
-      exp_name_(info.heap->name()),
       heap_(info.heap),
       owner_(owner),
       ops_(std::move(info.ops)) {
@@ -38,6 +37,8 @@ DmaBuf::~DmaBuf() {
   c.live_buffers.fetch_sub(1, std::memory_order_relaxed);
   c.live_bytes.fetch_sub(size_, std::memory_order_relaxed);
 }
+
+const std::string& DmaBuf::exp_name() const { return heap_->name(); }
 
 std::string DmaBuf::name() const {
   std::lock_guard lock(name_mu_);

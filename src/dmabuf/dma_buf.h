@@ -133,7 +133,8 @@ class DmaBuf {
   uint64_t size() const { return size_; }
   // f_flags of the dma-buf file: the access mode (O_NONBLOCK cannot be requested).
   uint32_t f_flags() const { return f_flags_; }
-  const std::string& exp_name() const { return exp_name_; }
+  // The exporting heap's name (heaps outlive their buffers, so no copy is kept).
+  const std::string& exp_name() const;
   ino_t ino() const { return ino_; }
   dev_t dev() const { return dev_; }
   DmaHeap* heap() const { return heap_; }
@@ -155,7 +156,6 @@ class DmaBuf {
   const uint64_t id_;
   const uint64_t size_;
   const uint32_t f_flags_;
-  const std::string exp_name_;
   DmaHeap* const heap_;
   const Owner owner_;
   std::unique_ptr<DmaBufOps> ops_;
