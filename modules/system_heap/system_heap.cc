@@ -30,12 +30,16 @@ constexpr size_t kNumOrders = sizeof(kOrders) / sizeof(kOrders[0]);
 class SystemHeapBuffer final : public DmaBufOps {
  public:
   explicit SystemHeapBuffer(PageAllocator& pages) : pages_(pages) {}
+  // The sg table is the only record of the blocks: entry i is block (address >> 12, log2 of
+  // its length in pages).
   ~SystemHeapBuffer() override {
-    for (const PageBlock& b : blocks_) pages_.FreePages(b.pfn, b.order);
+    for (const ScatterEntry& e : table_) {
+      const auto order = static_cast<unsigned>(__builtin_ctzll(e.length >> sys::kPageShift));
+      pages_.FreePages(e.dma_address >> sys::kPageShift, order);
+    }
   }
 
   void Add(PageBlock block) {
-    blocks_.push_back(block);
     table_.push_back(ScatterEntry{block.pfn << sys::kPageShift,
                                   uint64_t{sys::kPageSize} << block.order});
   }
@@ -54,7 +58,6 @@ class SystemHeapBuffer final : public DmaBufOps {
 
  private:
   PageAllocator& pages_;
-  std::vector<PageBlock> blocks_;
   SgTable table_;
 };
 

@@ -53,7 +53,7 @@ BufferTable::~BufferTable() {
     // A forked child's copy: the buffers and the memory model are the parent's. Leak the
     // objects rather than run releases that would touch state the parent may have been
     // changing when it forked.
-    auto* by_wd = new std::unordered_map<int, DmaBufRef>(std::move(by_wd_));
+    auto* by_wd = new std::unordered_map<int, ino_t>(std::move(by_wd_));
     auto* by_ino = new std::unordered_map<ino_t, DmaBufRef>(std::move(by_ino_));
     (void)by_wd;
     (void)by_ino;
@@ -101,13 +101,14 @@ Result<DmaBufRef> BufferTable::Export(DmaBufExportInfo info) {
     return Errno(err);
   }
 
-  DmaBufRef buf(new DmaBuf(id, std::move(info), request.owner));
+  // One allocation for the buffer and its reference count.
+  DmaBufRef buf = std::make_shared<DmaBuf>(DmaBuf::CreateKey(), id, std::move(info), request.owner);
   buf->ino_ = st.st_ino;
   buf->dev_ = st.st_dev;
   buf->wd_ = wd;
   buf->file_ = std::move(fd);
   std::lock_guard lock(mu_);
-  by_wd_.emplace(wd, buf);
+  by_wd_.emplace(wd, st.st_ino);
   by_ino_.emplace(st.st_ino, buf);
   return buf;
 }
@@ -133,8 +134,11 @@ size_t BufferTable::ProcessReleases() {
         if ((ev->mask & IN_DELETE_SELF) == 0) continue;  // IN_IGNORED follows each release
         auto it = by_wd_.find(ev->wd);
         if (it == by_wd_.end()) continue;
-        by_ino_.erase(it->second->ino());
-        released.push_back(std::move(it->second));
+        auto buf = by_ino_.find(it->second);
+        if (buf != by_ino_.end()) {
+          released.push_back(std::move(buf->second));
+          by_ino_.erase(buf);
+        }
         by_wd_.erase(it);
       }
     }
@@ -167,8 +171,11 @@ void BufferTable::ReconcileLocked(std::vector<DmaBufRef>& released) {
       ++it;
       continue;
     }
-    by_ino_.erase(it->second->ino());
-    released.push_back(std::move(it->second));
+    auto buf = by_ino_.find(it->second);
+    if (buf != by_ino_.end()) {
+      released.push_back(std::move(buf->second));
+      by_ino_.erase(buf);
+    }
     it = by_wd_.erase(it);
   }
 }
@@ -184,8 +191,8 @@ std::vector<DmaBufRef> BufferTable::Snapshot() const {
   std::vector<DmaBufRef> out;
   {
     std::lock_guard lock(mu_);
-    out.reserve(by_wd_.size());
-    for (const auto& [wd, buf] : by_wd_) out.push_back(buf);
+    out.reserve(by_ino_.size());
+    for (const auto& [ino, buf] : by_ino_) out.push_back(buf);
   }
   std::sort(out.begin(), out.end(),
             [](const DmaBufRef& a, const DmaBufRef& b) { return a->id() < b->id(); });
@@ -194,7 +201,7 @@ std::vector<DmaBufRef> BufferTable::Snapshot() const {
 
 size_t BufferTable::live_count() const {
   std::lock_guard lock(mu_);
-  return by_wd_.size();
+  return by_ino_.size();
 }
 
 void BufferTable::AbandonAfterFork() {

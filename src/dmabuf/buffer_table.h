@@ -95,8 +95,8 @@ class BufferTable {
   std::atomic<bool> abandoned_{false};
   mutable std::mutex read_mu_;
   mutable std::mutex mu_;
-  std::unordered_map<int, DmaBufRef> by_wd_;     // guarded by mu_
-  std::unordered_map<ino_t, DmaBufRef> by_ino_;  // guarded by mu_
+  std::unordered_map<ino_t, DmaBufRef> by_ino_;  // guarded by mu_; the live buffers
+  std::unordered_map<int, ino_t> by_wd_;         // guarded by mu_; watch → buffer inode
 };
 
 }  // namespace dmaheap

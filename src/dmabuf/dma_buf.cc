@@ -15,7 +15,7 @@ const SgTable& DmaBufOps::sg_table() const {
   return kEmpty;
 }
 
-DmaBuf::DmaBuf(uint64_t id, DmaBufExportInfo info, Owner owner)
+DmaBuf::DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info, Owner owner)
     : id_(id),
       size_(info.size),
       f_flags_(info.flags & O_ACCMODE),

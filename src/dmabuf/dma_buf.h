@@ -124,7 +124,13 @@ struct DmaBufExportInfo {
 };
 
 class DmaBuf {
+  // Only BufferTable creates buffers (a passkey, so std::make_shared can reach the constructor).
+  struct CreateKey {
+    explicit CreateKey() = default;
+  };
+
  public:
+  DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info, Owner owner);
   DmaBuf(const DmaBuf&) = delete;
   DmaBuf& operator=(const DmaBuf&) = delete;
   ~DmaBuf();
@@ -151,7 +157,6 @@ class DmaBuf {
  private:
   friend class BufferTable;
   friend Result<UniqueFd> DmaBufFd(DmaBuf& buf, uint32_t fd_flags);
-  DmaBuf(uint64_t id, DmaBufExportInfo info, Owner owner);
 
   const uint64_t id_;
   const uint64_t size_;
