@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libsystemd-dev libcli11-dev libseccomp-dev
+  libsystemd-dev libcli11-dev libseccomp-dev libelf-dev
 )
 
 missing=()
