@@ -12,6 +12,7 @@
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/builtin_heaps.h"
 #include "heap/heap_ioctl.h"
+#include "module/export.h"
 #include "platform/sys.h"
 
 namespace dmaheap {
@@ -68,6 +69,7 @@ Result<std::unique_ptr<Kernel>> Kernel::Boot(const KernelConfig& config) {
   k->buffers_ = TRY(BufferTable::Create(sys::ReadShmemThp()));
   k->context_ = std::make_unique<HeapContext>(HeapContext{*k->pages_, *k->buffers_});
   k->heaps_ = std::make_unique<HeapRegistry>(*k->context_);
+  k->modules_ = std::make_unique<ModuleRegistry>(*k->heaps_, CoreExportTable());
   TRY(SystemHeapCreate(*k->heaps_));
   std::lock_guard lock(g_kernels_mu);
   g_kernels.push_back(k.get());
@@ -84,11 +86,15 @@ Kernel::~Kernel() {
     (void)pages_.release();
     (void)heaps_.release();
     (void)context_.release();
+    (void)modules_.release();
     return;
   }
   // Buffers still held elsewhere are forgotten: their memory stays valid (it is the memfd's), but
   // nothing accounts for it once the System is gone. Release them before the allocator goes.
   buffers_.reset();
+  // Module heaps go before their modules are unmapped.
+  heaps_.reset();
+  modules_.reset();
 }
 
 Result<void> Kernel::CheckAlive() const {

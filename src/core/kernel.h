@@ -18,6 +18,7 @@
 #include "dmaheap/result.h"
 #include "heap/dma_heap.h"
 #include "mm/page_alloc.h"
+#include "module/module.h"
 
 namespace dmaheap {
 
@@ -39,6 +40,7 @@ class Kernel {
   PageAllocator& pages() { return *pages_; }
   BufferTable& buffers() { return *buffers_; }
   HeapRegistry& heaps() { return *heaps_; }
+  ModuleRegistry& modules() { return *modules_; }
   const KernelConfig& config() const { return config_; }
 
   // ENODEV in a forked child (see the preamble).
@@ -69,6 +71,7 @@ class Kernel {
   std::unique_ptr<BufferTable> buffers_;
   std::unique_ptr<HeapContext> context_;
   std::unique_ptr<HeapRegistry> heaps_;
+  std::unique_ptr<ModuleRegistry> modules_;  // after heaps_: its modules own heap ops
   std::atomic<bool> dead_{false};  // true in a forked child
 
   friend void KernelForkChild();

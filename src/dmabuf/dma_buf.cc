@@ -22,6 +22,7 @@ DmaBuf::DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info, Owner owner)
       heap_(info.heap),
       owner_(owner),
       ops_(std::move(info.ops)) {
+  if (HeapOwner* owner = heap_->owner()) owner->refs.fetch_add(1);
   HeapCounters& c = heap_->counters();
   c.live_buffers.fetch_add(1, std::memory_order_relaxed);
   uint64_t live = c.live_bytes.fetch_add(size_, std::memory_order_relaxed) + size_;
@@ -36,6 +37,7 @@ DmaBuf::~DmaBuf() {
   HeapCounters& c = heap_->counters();
   c.live_buffers.fetch_sub(1, std::memory_order_relaxed);
   c.live_bytes.fetch_sub(size_, std::memory_order_relaxed);
+  if (HeapOwner* owner = heap_->owner()) owner->refs.fetch_sub(1);
 }
 
 const std::string& DmaBuf::exp_name() const { return heap_->name(); }

@@ -1,5 +1,6 @@
 #include "heap/dma_heap.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/check.h"
@@ -13,7 +14,8 @@ DmaHeap::DmaHeap(const DmaHeapExportInfo& info, HeapContext& context, unsigned m
       priv_(info.priv),
       properties_(info.properties),
       context_(context),
-      minor_(minor) {}
+      minor_(minor),
+      owner_(info.owner) {}
 
 Result<DmaBufRef> DmaHeap::Export(std::unique_ptr<DmaBufOps> ops, uint64_t size,
                                   uint32_t fd_flags) {
@@ -40,10 +42,24 @@ Result<DmaHeap*> HeapRegistry::Add(const DmaHeapExportInfo& info) {
       return Errno(EEXIST);
     }
   }
-  // Minors are handed out lowest-free first; heaps are never removed, so that is the count.
-  auto minor = static_cast<unsigned>(heaps_.size());
+  // Minors are handed out lowest-free first.
+  unsigned minor = 0;
+  while (std::any_of(heaps_.begin(), heaps_.end(),
+                     [&](const auto& heap) { return heap->minor() == minor; })) {
+    ++minor;
+  }
   heaps_.push_back(std::unique_ptr<DmaHeap>(new DmaHeap(info, context_, minor)));
   return heaps_.back().get();
+}
+
+void HeapRegistry::Remove(DmaHeap* heap) {
+  std::lock_guard lock(mu_);
+  for (auto it = heaps_.begin(); it != heaps_.end(); ++it) {
+    if (it->get() == heap) {
+      heaps_.erase(it);
+      return;
+    }
+  }
 }
 
 DmaHeap* HeapRegistry::Find(std::string_view name) const {

@@ -51,12 +51,19 @@ class DmaHeapOps {
                                      uint64_t heap_flags) const = 0;
 };
 
+// The module a heap belongs to (the kernel's exp_info.owner): every live buffer of the heap
+// holds a reference, so the module cannot be unloaded under it.
+struct HeapOwner {
+  std::atomic<long> refs{0};
+};
+
 // struct dma_heap_export_info.
 struct DmaHeapExportInfo {
   std::string name;
   const DmaHeapOps* ops = nullptr;  // required; must outlive the heap
   void* priv = nullptr;             // the heap's own data (dma_heap_get_drvdata)
   HeapProperties properties;
+  HeapOwner* owner = nullptr;       // the module providing the heap; null for built-in heaps
 };
 
 // Counters of one heap, exported through stats (R25).
@@ -79,6 +86,7 @@ class DmaHeap {
   const HeapProperties& properties() const { return properties_; }
   HeapContext& context() const { return context_; }
   unsigned minor() const { return minor_; }
+  HeapOwner* owner() const { return owner_; }
   HeapCounters& counters() { return counters_; }
   const HeapCounters& counters() const { return counters_; }
 
@@ -96,11 +104,12 @@ class DmaHeap {
   const HeapProperties properties_;
   HeapContext& context_;
   const unsigned minor_;
+  HeapOwner* const owner_;
   HeapCounters counters_;
 };
 
-// The heap list of one System. Heaps are never removed while their System lives (the kernel has
-// no dma_heap_remove); DmaHeap pointers stay valid until the registry is destroyed.
+// The heap list of one System. Built-in heaps are never removed (the kernel has no
+// dma_heap_remove); a module's heaps go when the module is unloaded with no live buffer.
 class HeapRegistry {
  public:
   static constexpr unsigned kMaxHeaps = 128;  // NUM_HEAP_MINORS
@@ -114,6 +123,10 @@ class HeapRegistry {
   // already → EBUSY ("Unable to get minor number"); a name already registered → EEXIST (what
   // Linux ≥ 6.2 returns in practice: device_create fails on the duplicate sysfs name).
   Result<DmaHeap*> Add(const DmaHeapExportInfo& info);
+
+  // Takes a heap out (its module is being unloaded; it has no live buffer). Its minor is free
+  // again; the DmaHeap object is destroyed.
+  void Remove(DmaHeap* heap);
 
   DmaHeap* Find(std::string_view name) const;
   // In registration order.

@@ -1,0 +1,152 @@
+#include "module/module.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "base/check.h"
+#include "dmaheap/vermagic.h"
+#include "heap/dma_heap.h"
+#include "module/kapi_internal.h"
+#include "module/module_elf.h"
+
+namespace dmaheap {
+
+// What a module's init context reaches: the heap list and the module's own records.
+class ModuleContextOwner {
+ public:
+  HeapRegistry* heaps;
+  HeapOwner* owner;
+  std::vector<DmaHeap*>* registered;
+  std::vector<std::unique_ptr<CHeapOps>>* ops;
+};
+
+struct ModuleRegistry::Module {
+  ModuleImage image;
+  void* handle = nullptr;
+  uintptr_t base = 0;
+  HeapOwner owner;
+  std::vector<DmaHeap*> heaps;
+  std::vector<std::unique_ptr<CHeapOps>> ops;
+  ModuleContextOwner context_owner;
+  dmaheap_module context{};  // kept for the module's lifetime; active only during init
+};
+
+int ModuleRegisterHeap(dmaheap_module& ctx, const dma_heap_export_info& info, DmaHeap** out) {
+  ModuleContextOwner& o = *ctx.owner;
+  DmaHeapExportInfo core;
+  core.name = info.name != nullptr ? info.name : "";
+  if (info.ops != nullptr && info.ops->allocate != nullptr) {
+    o.ops->push_back(std::make_unique<CHeapOps>(info.ops));
+    core.ops = o.ops->back().get();
+  }
+  core.priv = info.priv;
+  core.owner = o.owner;
+  Result<DmaHeap*> heap = o.heaps->Add(core);  // the kernel's checks and messages
+  if (!heap.ok()) return -heap.error();
+  o.registered->push_back(*heap);
+  *out = *heap;
+  return 0;
+}
+
+ModuleRegistry::ModuleRegistry(HeapRegistry& heaps, ExportTable exports)
+    : heaps_(heaps), exports_(std::move(exports)) {}
+
+ModuleRegistry::~ModuleRegistry() {
+  // The System is going: buffers were released before this, heaps go with the registry.
+  for (auto& m : modules_) {
+    if (m->handle != nullptr) ::dlclose(m->handle);
+  }
+}
+
+Result<void> ModuleRegistry::Insmod(const std::string& path) {
+  ModuleImage image = TRY(ReadModuleImage(path));
+  TRY(CheckModule(image, exports_, DMAHEAP_VERMAGIC));
+  std::lock_guard lock(mu_);
+  for (const auto& m : modules_) {
+    if (m->image.name == image.name) {
+      std::fprintf(stderr, "%s: module is already loaded\n", image.name.c_str());
+      return Errno(EEXIST);
+    }
+  }
+  auto m = std::make_unique<Module>();
+  m->image = std::move(image);
+  const std::string& name = m->image.name;
+  m->handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (m->handle == nullptr) {
+    std::fprintf(stderr, "%s: cannot map %s: %s\n", name.c_str(), path.c_str(), ::dlerror());
+    return Errno(ENOEXEC);
+  }
+  using InitFn = int (*)(dmaheap_module*);
+  auto init = reinterpret_cast<InitFn>(::dlsym(m->handle, m->image.init.c_str()));
+  if (init == nullptr) {
+    std::fprintf(stderr, "%s: init function %s is not exported\n", name.c_str(),
+                 m->image.init.c_str());
+    ::dlclose(m->handle);
+    return Errno(ENOEXEC);
+  }
+  Dl_info where{};
+  if (::dladdr(reinterpret_cast<void*>(init), &where) != 0)
+    m->base = reinterpret_cast<uintptr_t>(where.dli_fbase);
+  m->context_owner = ModuleContextOwner{&heaps_, &m->owner, &m->heaps, &m->ops};
+  m->context = dmaheap_module{&m->context_owner, true};
+  const int rc = init(&m->context);
+  m->context.active = false;
+  if (rc != 0) {
+    std::fprintf(stderr, "%s: init failed: %s\n", name.c_str(), std::strerror(rc < 0 ? -rc : EINVAL));
+    for (DmaHeap* heap : m->heaps) heaps_.Remove(heap);
+    ::dlclose(m->handle);
+    return Errno(rc < 0 ? -rc : EINVAL);
+  }
+  modules_.push_back(std::move(m));
+  return {};
+}
+
+Result<void> ModuleRegistry::Rmmod(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(modules_.begin(), modules_.end(),
+                         [&](const auto& m) { return m->image.name == name; });
+  if (it == modules_.end()) return Errno(ENOENT);
+  Module& m = **it;
+  if (m.image.permanent()) return Errno(EBUSY);  // init without exit: can never go
+  if (m.owner.refs.load() != 0) return Errno(EWOULDBLOCK);
+  using ExitFn = void (*)();
+  if (auto exit = reinterpret_cast<ExitFn>(::dlsym(m.handle, m.image.exit.c_str())))
+    exit();
+  for (DmaHeap* heap : m.heaps) heaps_.Remove(heap);
+  ::dlclose(m.handle);
+  modules_.erase(it);
+  return {};
+}
+
+std::vector<ModuleStatus> ModuleRegistry::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<ModuleStatus> out;
+  for (const auto& m : modules_) {
+    ModuleStatus s;
+    s.name = m->image.name;
+    s.size = m->image.load_size;
+    s.refcnt = m->owner.refs.load();
+    s.permanent = m->image.permanent();
+    s.address = m->base;
+    for (DmaHeap* heap : m->heaps) s.heaps.push_back(heap->name());
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string ModuleRegistry::ProcModules() const {
+  std::string out;
+  char line[512];
+  for (const ModuleStatus& s : List()) {
+    std::snprintf(line, sizeof(line), "%s %" PRIu64 " %ld %s Live 0x%016" PRIxPTR "\n",
+                  s.name.c_str(), s.size, s.refcnt, s.permanent ? "[permanent]," : "-", s.address);
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace dmaheap
