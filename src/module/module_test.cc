@@ -1,6 +1,5 @@
 // Loading, refusing and unloading heap modules in an embedded System, with modules the suite
-// builds (tests/modules/). The test binary exports the core's symbols (-rdynamic), as
-// libdmaheap.so does for programs that link it.
+// builds (tests/modules/); they bind to the kernel API in libdmaheap.so, which the test links.
 
 #include "module/module.h"
 
