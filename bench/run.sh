@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 reps=${1:-10}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-build/bench/system_heap_bench --benchmark_repetitions="$reps" \
+build/bin/system_heap_bench --benchmark_repetitions="$reps" \
   --benchmark_report_aggregates_only=true --benchmark_format=csv >"$out" 2>/dev/null
 echo "machine: $(nproc) CPUs, kernel $(uname -r), shmem THP: $(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null || echo none)"
 awk -F, '

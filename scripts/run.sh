@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-build/dmaheap-demo
+build/bin/dmaheap-demo
 echo
 echo "== an unmodified /dev/dma_heap program under 'dmaheap run' (daemon + shim) =="
-build/dmaheap run -- build/tests/heap_conformance | grep -E "^(# |not ok)" 
+build/bin/dmaheap run -- build/bin/heap_conformance | grep -E "^(# |not ok)" 
 echo
 echo "== the same program built -static (served by the seccomp supervisor) =="
-build/dmaheap run -- build/tests/heap_conformance_static --static-memfd | grep -E "^(# |not ok)"
+build/bin/dmaheap run -- build/bin/heap_conformance_static --static-memfd | grep -E "^(# |not ok)"

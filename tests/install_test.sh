@@ -16,7 +16,8 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name libdmaheap.so -print -quit)")
 for f in "$prefix/bin/dmaheapd" "$prefix/bin/dmaheap" "$libdir/libdmaheap_preload.so" \
          "$prefix/include/dmaheap/dmaheap.h" "$libdir/pkgconfig/dmaheap.pc" \
-         "$libdir/cmake/dmaheap/dmaheapConfig.cmake" "$libdir/systemd/system/dmaheapd.service"; do
+         "$libdir/cmake/dmaheap/dmaheapConfig.cmake" "$libdir/systemd/system/dmaheapd.service" \
+         "$libdir/dmaheap/modules/system_heap.so"; do
   [ -e "$f" ] || { echo "missing from the install: $f"; exit 1; }
 done
 

@@ -32,6 +32,9 @@ inline constexpr uint32_t kDefaultFdFlags = O_RDWR | O_CLOEXEC;
 struct BootOptions {
   uint64_t ram_bytes = uint64_t{4} << 30;  // modelled RAM; page-aligned
   uint64_t ram_base = 0x40000000;          // modelled physical address of RAM; page-aligned
+  // Heap modules to load at boot (modprobe by name: $DMAHEAP_MODULE_PATH, then
+  // dmaheap/modules beside libdmaheap.so).
+  std::vector<std::string> modules = {"system_heap"};
 };
 
 struct HeapStats {

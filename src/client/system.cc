@@ -16,6 +16,7 @@ Result<std::unique_ptr<System>> System::Boot(const BootOptions& options) {
   KernelConfig config;
   config.ram_base = options.ram_base;
   config.ram_bytes = options.ram_bytes;
+  config.modules = options.modules;
   std::unique_ptr<Kernel> kernel = TRY(Kernel::Boot(config));
   return std::unique_ptr<System>(new System(std::move(kernel)));
 }

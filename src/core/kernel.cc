@@ -70,7 +70,10 @@ Result<std::unique_ptr<Kernel>> Kernel::Boot(const KernelConfig& config) {
   k->context_ = std::make_unique<HeapContext>(HeapContext{*k->pages_, *k->buffers_});
   k->heaps_ = std::make_unique<HeapRegistry>(*k->context_);
   k->modules_ = std::make_unique<ModuleRegistry>(*k->heaps_, CoreExportTable());
-  TRY(SystemHeapCreate(*k->heaps_));
+#ifdef DMAHEAP_BUILTIN_SYSTEM_HEAP
+  TRY(k->modules_->InitBuiltin("system_heap", system_heap_init));
+#endif
+  for (const std::string& name : config.modules) TRY(k->modules_->Modprobe(name));
   std::lock_guard lock(g_kernels_mu);
   g_kernels.push_back(k.get());
   return k;

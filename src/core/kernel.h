@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dmabuf/buffer_table.h"
 #include "dmaheap/result.h"
@@ -25,6 +26,8 @@ namespace dmaheap {
 struct KernelConfig {
   uint64_t ram_base = 0x40000000;  // modelled physical address of RAM
   uint64_t ram_bytes = uint64_t{4} << 30;
+  // Modules loaded at boot (modprobe, in order), like a board's modules.load.
+  std::vector<std::string> modules = {"system_heap"};
 };
 
 class Kernel {
@@ -33,8 +36,9 @@ class Kernel {
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
 
-  // Boots: modelled RAM, the buffer table, then the built-in heaps. EINVAL for RAM that is not
-  // page-aligned, empty, or beyond 16 TiB.
+  // Boots: modelled RAM, the buffer table, the built-in heap modules, then config.modules.
+  // EINVAL for RAM that is not page-aligned, empty, or beyond 16 TiB; a module's error when one
+  // of the boot modules cannot be loaded (the System does not boot half-way).
   static Result<std::unique_ptr<Kernel>> Boot(const KernelConfig& config);
 
   PageAllocator& pages() { return *pages_; }

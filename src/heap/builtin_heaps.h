@@ -1,17 +1,10 @@
-// Heaps built into the core (Kconfig `y`). Each is a module_init-style function that registers
-// the heap's instances; until module loading exists every heap is built in.
+// Heap modules built into the core (Kconfig `y`): their init functions, called at boot through
+// ModuleRegistry::InitBuiltin exactly as a loaded module's init is called.
 #ifndef DMAHEAP_SRC_HEAP_BUILTIN_HEAPS_H
 #define DMAHEAP_SRC_HEAP_BUILTIN_HEAPS_H
 
-#include "dmaheap/result.h"
+struct dmaheap_module;
 
-namespace dmaheap {
-
-class HeapRegistry;
-
-// modules/system_heap/system_heap.cc: registers "system".
-Result<void> SystemHeapCreate(HeapRegistry& registry);
-
-}  // namespace dmaheap
+extern "C" int system_heap_init(dmaheap_module* module);
 
 #endif  // DMAHEAP_SRC_HEAP_BUILTIN_HEAPS_H

@@ -1,11 +1,14 @@
 #include "module/module.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "base/check.h"
 #include "dmaheap/vermagic.h"
@@ -26,6 +29,7 @@ class ModuleContextOwner {
 
 struct ModuleRegistry::Module {
   ModuleImage image;
+  bool builtin = false;
   void* handle = nullptr;
   uintptr_t base = 0;
   HeapOwner owner;
@@ -91,25 +95,117 @@ Result<void> ModuleRegistry::Insmod(const std::string& path) {
   Dl_info where{};
   if (::dladdr(reinterpret_cast<void*>(init), &where) != 0)
     m->base = reinterpret_cast<uintptr_t>(where.dli_fbase);
-  m->context_owner = ModuleContextOwner{&heaps_, &m->owner, &m->heaps, &m->ops};
-  m->context = dmaheap_module{&m->context_owner, true};
-  const int rc = init(&m->context);
-  m->context.active = false;
-  if (rc != 0) {
-    std::fprintf(stderr, "%s: init failed: %s\n", name.c_str(), std::strerror(rc < 0 ? -rc : EINVAL));
-    for (DmaHeap* heap : m->heaps) heaps_.Remove(heap);
+  Result<void> initialised = InitLocked(*m, init);
+  if (!initialised.ok()) {
     ::dlclose(m->handle);
-    return Errno(rc < 0 ? -rc : EINVAL);
+    return initialised;
   }
   modules_.push_back(std::move(m));
   return {};
+}
+
+Result<void> ModuleRegistry::InitLocked(Module& m, int (*init)(dmaheap_module*)) {
+  m.context_owner = ModuleContextOwner{&heaps_, &m.owner, &m.heaps, &m.ops};
+  m.context = dmaheap_module{&m.context_owner, true};
+  const int rc = init(&m.context);
+  m.context.active = false;
+  if (rc == 0) return {};
+  const int err = rc < 0 ? -rc : EINVAL;
+  std::fprintf(stderr, "%s: init failed: %s\n", m.image.name.c_str(), std::strerror(err));
+  for (DmaHeap* heap : m.heaps) heaps_.Remove(heap);
+  m.heaps.clear();
+  return Errno(err);
+}
+
+Result<void> ModuleRegistry::InitBuiltin(const std::string& name, int (*init)(dmaheap_module*)) {
+  std::lock_guard lock(mu_);
+  auto m = std::make_unique<Module>();
+  m->image.name = name;
+  m->image.init = name + "_init";
+  m->builtin = true;
+  TRY(InitLocked(*m, init));
+  modules_.push_back(std::move(m));
+  return {};
+}
+
+std::vector<std::string> ModuleRegistry::ModulePath() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("DMAHEAP_MODULE_PATH"); env != nullptr) {
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      const size_t colon = rest.find(':');
+      std::string_view dir = rest.substr(0, colon);
+      if (!dir.empty()) out.emplace_back(dir);
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  Dl_info where{};
+  if (::dladdr(reinterpret_cast<void*>(&ModuleRegistry::ModulePath), &where) != 0 &&
+      where.dli_fname != nullptr) {
+    std::string lib = where.dli_fname;
+    out.push_back(lib.substr(0, lib.rfind('/') + 1) + "dmaheap/modules");
+  }
+  return out;
+}
+
+Result<std::string> ModuleRegistry::FindModuleFile(const std::string& name) const {
+  if (name.empty() || name.find('/') != std::string::npos) return Errno(ENOENT);
+  for (const std::string& dir : ModulePath()) {
+    std::string path = dir + "/" + name + ".so";
+    if (::access(path.c_str(), R_OK) == 0) return path;
+  }
+  return Errno(ENOENT);
+}
+
+Result<void> ModuleRegistry::Modprobe(const std::string& name) {
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& m : modules_) {
+      if (m->image.name == name) return {};  // loaded or built in: nothing to do
+    }
+  }
+  Result<std::string> path = FindModuleFile(name);
+  if (!path.ok()) {
+    std::fprintf(stderr, "modprobe: FATAL: Module %s not found.\n", name.c_str());
+    return Errno(ENOENT);
+  }
+  return Insmod(*path);
+}
+
+Result<std::string> ModuleRegistry::Modinfo(const std::string& name_or_path) const {
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& m : modules_) {
+      if (m->builtin && m->image.name == name_or_path)
+        return "name:           " + m->image.name + "\nfilename:       (builtin)\n";
+    }
+  }
+  std::string path = name_or_path;
+  if (name_or_path.find('/') == std::string::npos) {
+    Result<std::string> found = FindModuleFile(name_or_path);
+    if (!found.ok()) {
+      std::fprintf(stderr, "modinfo: ERROR: Module %s not found.\n", name_or_path.c_str());
+      return Errno(ENOENT);
+    }
+    path = *found;
+  }
+  ModuleImage image = TRY(ReadModuleImage(path));
+  std::string out = "filename:       " + path + "\n";
+  for (const auto& [key, value] : image.modinfo) {
+    std::string label = key + ":";
+    label.resize(std::max<size_t>(label.size() + 1, 16), ' ');
+    out += label + value + "\n";
+  }
+  out += std::string("permanent:      ") + (image.permanent() ? "yes" : "no") + "\n";
+  return out;
 }
 
 Result<void> ModuleRegistry::Rmmod(const std::string& name) {
   std::lock_guard lock(mu_);
   auto it = std::find_if(modules_.begin(), modules_.end(),
                          [&](const auto& m) { return m->image.name == name; });
-  if (it == modules_.end()) return Errno(ENOENT);
+  if (it == modules_.end() || (*it)->builtin) return Errno(ENOENT);
   Module& m = **it;
   if (m.image.permanent()) return Errno(EBUSY);  // init without exit: can never go
   if (m.owner.refs.load() != 0) return Errno(EWOULDBLOCK);
@@ -126,6 +222,7 @@ std::vector<ModuleStatus> ModuleRegistry::List() const {
   std::lock_guard lock(mu_);
   std::vector<ModuleStatus> out;
   for (const auto& m : modules_) {
+    if (m->builtin) continue;  // lsmod lists loaded modules only
     ModuleStatus s;
     s.name = m->image.name;
     s.size = m->image.load_size;

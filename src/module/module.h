@@ -22,6 +22,9 @@
 namespace dmaheap {
 
 class HeapRegistry;
+}  // namespace dmaheap
+struct dmaheap_module;
+namespace dmaheap {
 class DmaHeap;
 class DmaHeapOps;
 struct HeapOwner;
@@ -46,8 +49,24 @@ class ModuleRegistry {
   // already loaded; ENOEXEC when dlopen or the init symbol fails; init's own errno (module
   // unmapped again, its heaps removed).
   Result<void> Insmod(const std::string& path);
-  // rmmod, with the rules above.
+  // rmmod, with the rules above; a built-in module is not a loaded one: ENOENT.
   Result<void> Rmmod(const std::string& name);
+
+  // modprobe NAME: done if NAME is loaded or built in; else NAME.so from the module path
+  // (ModulePath()) is loaded. ENOENT, with kmod's message, when there is no such module.
+  Result<void> Modprobe(const std::string& name);
+
+  // A heap module built into the core: its init runs now with a context, as a loaded module's
+  // does. Built-in modules are permanent and not listed (as lsmod does not list them).
+  Result<void> InitBuiltin(const std::string& name, int (*init)(dmaheap_module*));
+
+  // modinfo NAME|PATH in kmod's format ("filename:", then each .modinfo key); for a built-in
+  // module "filename: (builtin)". ENOENT for an unknown name.
+  Result<std::string> Modinfo(const std::string& name_or_path) const;
+
+  // Where modprobe looks: $DMAHEAP_MODULE_PATH (colon-separated), then "dmaheap/modules" beside
+  // libdmaheap.so (so a build tree and any install prefix work without configuration).
+  static std::vector<std::string> ModulePath();
 
   std::vector<ModuleStatus> List() const;
   // The /proc/modules text: "name size refcnt deps state address", deps "[permanent]," or "-".
@@ -57,8 +76,11 @@ class ModuleRegistry {
   struct Module;
   HeapRegistry& heaps_;
   const ExportTable exports_;
+  Result<void> InitLocked(Module& m, int (*init)(dmaheap_module*));  // requires mu_
+  Result<std::string> FindModuleFile(const std::string& name) const;
+
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Module>> modules_;  // guarded by mu_
+  std::vector<std::unique_ptr<Module>> modules_;  // guarded by mu_; loaded and built-in
 };
 
 }  // namespace dmaheap

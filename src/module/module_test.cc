@@ -65,7 +65,7 @@ TEST_F(ModuleTest, HeapModuleServesThenUnloadsOnlyAfterItsLastBuffer) {
 
   // /proc/modules: one live buffer holds the module.
   const std::string listing = modules().ProcModules();
-  EXPECT_EQ(listing.rfind("test_heap_module ", 0), 0u) << listing;
+  EXPECT_NE(listing.find("\ntest_heap_module "), std::string::npos) << listing;
   EXPECT_NE(listing.find(" 1 - Live 0x"), std::string::npos) << listing;
   EXPECT_EQ(modules().Rmmod("test_heap_module").error(), EWOULDBLOCK);
   EXPECT_TRUE(HasHeap(*sys_, "test_heap"));
@@ -80,6 +80,52 @@ TEST_F(ModuleTest, HeapModuleServesThenUnloadsOnlyAfterItsLastBuffer) {
   // And it can come back.
   ASSERT_EQ(Insmod(TEST_HEAP_MODULE_PATH), 0);
   EXPECT_TRUE(sys_->Allocate("test_heap", 4096).ok());
+}
+
+// The RFC's subject: the system heap is a module, permanent, and refuses to be removed.
+TEST_F(ModuleTest, SystemHeapIsAPermanentModule) {
+  const std::string listing = modules().ProcModules();
+  EXPECT_EQ(listing.rfind("system_heap ", 0), 0u) << listing;
+  EXPECT_NE(listing.find(" 0 [permanent], Live 0x"), std::string::npos) << listing;
+  auto fd = sys_->Allocate("system", 4096);
+  ASSERT_TRUE(fd.ok());
+  EXPECT_NE(modules().ProcModules().find("system_heap 16"), std::string::npos);
+  EXPECT_NE(modules().ProcModules().find(" 1 [permanent],"), std::string::npos)
+      << "a live buffer holds the module";
+  EXPECT_EQ(modules().Rmmod("system_heap").error(), EBUSY);
+  EXPECT_TRUE(sys_->Allocate("system", 4096).ok()) << "and the heap keeps serving";
+  EXPECT_TRUE(Mapped("system_heap.so"));
+  EXPECT_TRUE(modules().Modprobe("system_heap").ok()) << "already loaded: nothing to do";
+  auto info = modules().Modinfo("system_heap");
+  ASSERT_TRUE(info.ok());
+  EXPECT_NE(info->find("license:        GPL v2\n"), std::string::npos) << *info;
+  EXPECT_NE(info->find("import_ns:      DMA_BUF_HEAP\n"), std::string::npos) << *info;
+  EXPECT_NE(info->find("permanent:      yes\n"), std::string::npos) << *info;
+  EXPECT_NE(info->find("/dmaheap/modules/system_heap.so\n"), std::string::npos) << *info;
+}
+
+TEST_F(ModuleTest, ModprobeAndModinfoOfUnknownModules) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(modules().Modprobe("no_such_heap").error(), ENOENT);
+  EXPECT_EQ(modules().Modinfo("no_such_heap").error(), ENOENT);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("modprobe: FATAL: Module no_such_heap not found."), std::string::npos) << err;
+  EXPECT_NE(err.find("modinfo: ERROR: Module no_such_heap not found."), std::string::npos) << err;
+}
+
+// A System that cannot load a boot module does not boot half-way.
+TEST(ModuleBootTest, MissingBootModuleFailsTheBoot) {
+  BootOptions options;
+  options.ram_bytes = 16 << 20;
+  options.modules = {"system_heap", "no_such_heap"};
+  testing::internal::CaptureStderr();
+  auto sys = System::Boot(options);
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(sys.error(), ENOENT);
+  options.modules = {};
+  auto bare = System::Boot(options);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_TRUE((*bare)->HeapNames().empty()) << "no modules, no heaps";
 }
 
 TEST_F(ModuleTest, PermanentModuleCannotBeRemoved) {
@@ -100,7 +146,7 @@ TEST_F(ModuleTest, FailingInitLeavesNoHeapAndNoMapping) {
   EXPECT_NE(message.find("failing_module: init failed"), std::string::npos) << message;
   EXPECT_FALSE(HasHeap(*sys_, "failing_heap"));
   EXPECT_FALSE(Mapped(FAILING_MODULE_PATH));
-  EXPECT_EQ(modules().ProcModules(), "");
+  EXPECT_EQ(modules().ProcModules().find("failing_module"), std::string::npos);
 }
 
 TEST_F(ModuleTest, StaticConstructorCannotRegister) {
@@ -126,6 +172,7 @@ TEST_F(ModuleTest, RefusalsLeaveTheSystemUnharmed) {
       {TRUNCATED_MODULE_PATH, EINVAL, "truncated"},
       {NOT_A_MODULE_PATH, EINVAL, "no module descriptor"},
   };
+  const std::string boot_listing = modules().ProcModules();
   for (const Row& row : rows) {
     SCOPED_TRACE(row.path);
     std::string message;
@@ -133,7 +180,7 @@ TEST_F(ModuleTest, RefusalsLeaveTheSystemUnharmed) {
     EXPECT_NE(message.find(row.message), std::string::npos) << message;
     EXPECT_FALSE(Mapped(row.path)) << "checked before mapping";
   }
-  EXPECT_EQ(modules().ProcModules(), "");
+  EXPECT_EQ(modules().ProcModules(), boot_listing);
   EXPECT_EQ(sys_->HeapNames(), std::vector<std::string>{"system"});
   EXPECT_TRUE(sys_->Allocate("system", 4096).ok());
 }
