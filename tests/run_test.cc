@@ -1,6 +1,8 @@
 // `dmaheap run` and the control commands of the `dmaheap` tool, as a user runs them.
 
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "daemon_fixture.h"
+#include "test_util.h"
 
 namespace dmaheap {
 namespace {
@@ -110,6 +113,99 @@ TEST(ToolTest, ControlCommandsTalkToTheDaemon) {
   d.Stop();
   EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "stats"}, d.Env(), &out), 1);
   EXPECT_NE(out.find("cannot reach the daemon"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace dmaheap
+
+namespace dmaheap {
+namespace {
+
+using testing_util::Daemon;
+using testing_util::RunProgram;
+
+bool SocketExists(const Daemon& d, const std::string& heap) {
+  struct stat st {};
+  return stat((d.dir() + "/" + heap).c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// The module commands through the daemon's control socket: what `dmaheap insmod` loads stays
+// loaded (it lives in the daemon), its heap's socket appears, and goes with rmmod.
+TEST(ToolModuleTest, ModulesThroughTheDaemon) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "lsmod"}, d.Env(), &out), 0) << out;
+  EXPECT_EQ(out.rfind("system_heap ", 0), 0u) << out;
+  EXPECT_NE(out.find(" [permanent], Live 0x"), std::string::npos) << out;
+
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "rmmod", "system_heap"}, d.Env(), &out), 1);
+  EXPECT_NE(out.find("could not remove module system_heap: Device or resource busy"),
+            std::string::npos)
+      << out;
+  auto sys_sock = ConnectSocket(d.dir() + "/system");
+  ASSERT_TRUE(sys_sock.ok());
+  EXPECT_TRUE(testing_util::DaemonAlloc(sys_sock->get(), 4096).ok()) << "still serving";
+
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "modinfo", "system_heap"}, d.Env(), &out), 0) << out;
+  EXPECT_NE(out.find("license:        GPL v2"), std::string::npos) << out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "modinfo", "nope"}, d.Env(), &out), 1);
+
+  EXPECT_FALSE(SocketExists(d, "test_heap"));
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "insmod", TEST_HEAP_MODULE_PATH}, d.Env(), &out), 0)
+      << out;
+  EXPECT_TRUE(SocketExists(d, "test_heap"));
+  {
+    auto sock = ConnectSocket(d.dir() + "/test_heap");
+    ASSERT_TRUE(sock.ok());
+    auto fd = testing_util::DaemonAlloc(sock->get(), 8192);
+    ASSERT_TRUE(fd.ok()) << fd.error();
+    EXPECT_EQ(lseek(fd->get(), 0, SEEK_END), 8192);
+    // A live buffer holds the module.
+    EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "rmmod", "test_heap_module"}, d.Env(), &out), 1);
+    EXPECT_NE(out.find("Resource temporarily unavailable"), std::string::npos) << out;
+  }
+  d.Control(Op::kBarrier);
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "rmmod", "test_heap_module"}, d.Env(), &out), 0) << out;
+  EXPECT_FALSE(SocketExists(d, "test_heap")) << "the socket goes with the heap";
+  EXPECT_TRUE(SocketExists(d, "system"));
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "insmod", "/nonexistent.so"}, d.Env(), &out), 1);
+}
+
+TEST(ToolModuleTest, UnprivilegedUsersCannotManageModules) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  testing_util::Child child([&] {
+    if (setgroups(0, nullptr) != 0 || setresgid(54321, 54321, 54321) != 0 ||
+        setresuid(54321, 54321, 54321) != 0) {
+      return 10;
+    }
+    for (const auto& [k, v] : d.Env()) setenv(k.c_str(), v.c_str(), 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    execl(DMAHEAP_TOOL_PATH, DMAHEAP_TOOL_PATH, "insmod", TEST_HEAP_MODULE_PATH, nullptr);
+    return 127;
+  });
+  EXPECT_EQ(child.Wait(), 1);
+  EXPECT_FALSE(SocketExists(d, "test_heap"));
+}
+
+TEST(ToolModuleTest, DaemonLoadsItsModulesFile) {
+  const std::string dir = std::string(TEST_HEAP_MODULE_PATH).substr(
+      0, std::string(TEST_HEAP_MODULE_PATH).rfind('/'));
+  char tmpl[] = "/tmp/dh-modules.XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  const std::string list = "# boot modules\nsystem_heap\n\ntest_heap_module  # a test heap\n";
+  ASSERT_EQ(write(fd, list.data(), list.size()), static_cast<ssize_t>(list.size()));
+  close(fd);
+  setenv("DMAHEAP_MODULE_PATH", dir.c_str(), 1);
+  Daemon d({"--modules", tmpl});
+  unsetenv("DMAHEAP_MODULE_PATH");
+  unlink(tmpl);
+  ASSERT_TRUE(d.ready());
+  EXPECT_TRUE(SocketExists(d, "system"));
+  EXPECT_TRUE(SocketExists(d, "test_heap"));
 }
 
 }  // namespace

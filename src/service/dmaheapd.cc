@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
                  "board to boot (today: `default`, the built-in System with the system heap)");
   app.add_flag("--foreground", foreground, "stay in the foreground, log to stderr");
   app.add_option("--heap-mode", heap_modes, "socket mode of a heap: NAME=MODE[:GROUP]");
+  std::string modules_file;
+  app.add_option("--modules", modules_file,
+                 "modules to load at start, one name a line (default: system_heap)");
   CLI11_PARSE(app, argc, argv);
 
   if (board != "default") {
@@ -93,6 +97,20 @@ int main(int argc, char** argv) {
   }
 
   dmaheap::KernelConfig kconfig;
+  if (!modules_file.empty()) {
+    std::ifstream in(modules_file);
+    if (!in) {
+      std::fprintf(stderr, "dmaheapd: --modules %s: %s\n", modules_file.c_str(), std::strerror(errno));
+      return 2;
+    }
+    kconfig.modules.clear();
+    for (std::string line; std::getline(in, line);) {
+      line = line.substr(0, line.find('#'));
+      line.erase(0, line.find_first_not_of(" \t"));
+      line.erase(line.find_last_not_of(" \t\r") + 1);
+      if (!line.empty()) kconfig.modules.push_back(line);
+    }
+  }
   auto kernel = dmaheap::Kernel::Boot(kconfig);
   if (!kernel.ok()) return Fail("boot", kernel.error());
   auto server = dmaheap::Server::Create(**kernel, config);

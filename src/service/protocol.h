@@ -27,6 +27,11 @@ enum class Op : uint32_t {
   kStats = 16,     // control socket: text stats
   kBarrier = 17,   // control socket: returns once queued releases are processed
   kBufInfo = 18,   // control socket: the bufinfo text
+  kInsmod = 19,    // control socket: payload = module path
+  kRmmod = 20,     // control socket: payload = module name
+  kModprobe = 21,  // control socket: payload = module name
+  kLsmod = 22,     // control socket: the /proc/modules text
+  kModinfo = 23,   // control socket: payload = module name or path; kmod's modinfo text
 };
 
 struct RequestHeader {

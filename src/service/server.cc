@@ -1,6 +1,7 @@
 #include "service/server.h"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
@@ -186,24 +188,13 @@ Result<void> Server::BindAll() {
     ::unlink(config_.control_path.c_str());
   };
   for (DmaHeap* heap : heaps) {
-    HeapSocketMode mode = config_.default_mode;
-    if (heap->name() == "system") mode.mode = 0666;
-    if (auto it = config_.heap_modes.find(heap->name()); it != config_.heap_modes.end())
-      mode = it->second;
-    const std::string path = tmp + "/" + heap->name();
-    Result<UniqueFd> fd = ListenAt(path, mode.mode);
+    Result<UniqueFd> fd = BindHeap(tmp, heap);
     if (!fd.ok()) {
       cleanup_tmp();
       return Errno(fd.error());
     }
-    if (mode.set_gid && ::chown(path.c_str(), static_cast<uid_t>(-1), mode.gid) != 0) {
-      int err = errno;
-      Log("cannot set group %u on %s: %s", mode.gid, path.c_str(), std::strerror(err));
-      cleanup_tmp();
-      return Errno(err);
-    }
     listeners_[fd->get()] = heap;
-    heap_names_.push_back(heap->name());
+    heap_listener_[heap] = fd->get();
     listen_fds_.push_back(std::move(fd).value());
   }
   // All heaps at once: the directory appears with every socket already listening.
@@ -229,12 +220,106 @@ Result<void> Server::BindAll() {
   return {};
 }
 
+Result<UniqueFd> Server::BindHeap(const std::string& dir, DmaHeap* heap) {
+  HeapSocketMode mode = config_.default_mode;
+  if (heap->name() == "system") mode.mode = 0666;
+  if (auto it = config_.heap_modes.find(heap->name()); it != config_.heap_modes.end())
+    mode = it->second;
+  const std::string path = TRY(HeapSocketPath(dir, heap->name()));
+  UniqueFd fd = TRY(ListenAt(path, mode.mode));
+  if (mode.set_gid && ::chown(path.c_str(), static_cast<uid_t>(-1), mode.gid) != 0) {
+    const int err = errno;
+    Log("cannot set group %u on %s: %s", mode.gid, path.c_str(), std::strerror(err));
+    ::unlink(path.c_str());
+    return Errno(err);
+  }
+  return fd;
+}
+
+void Server::SyncHeapSockets() {
+  std::vector<DmaHeap*> now = kernel_.heaps().List();
+  // Gone: close the listener, remove the socket, drop the heap's clients.
+  for (auto it = heap_listener_.begin(); it != heap_listener_.end();) {
+    if (std::find(now.begin(), now.end(), it->first) != now.end()) {
+      ++it;
+      continue;
+    }
+    const int lfd = it->second;
+    std::vector<int> drop;
+    for (const auto& [cfd, client] : clients_) {
+      if (client->heap == it->first) drop.push_back(cfd);
+    }
+    for (int cfd : drop) Drop(cfd);
+    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, lfd, nullptr);
+    listeners_.erase(lfd);
+    std::erase_if(listen_fds_, [&](const UniqueFd& fd) { return fd.get() == lfd; });
+    it = heap_listener_.erase(it);
+  }
+  // Unlink sockets whose heap is gone (names are unique among live heaps).
+  DIR* d = ::opendir(config_.heap_dir.c_str());
+  if (d != nullptr) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      bool live = std::any_of(now.begin(), now.end(), [&](DmaHeap* h) { return h->name() == name; });
+      if (!live) ::unlink((config_.heap_dir + "/" + name).c_str());
+    }
+    ::closedir(d);
+  }
+  // New: bind in place.
+  for (DmaHeap* heap : now) {
+    if (heap_listener_.count(heap) != 0) continue;
+    Result<UniqueFd> fd = BindHeap(config_.heap_dir, heap);
+    if (!fd.ok()) continue;  // logged; the heap is served only embedded
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd->get();
+    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd->get(), &ev);
+    listeners_[fd->get()] = heap;
+    heap_listener_[heap] = fd->get();
+    listen_fds_.push_back(std::move(fd).value());
+  }
+}
+
+std::string Server::HandleModuleOp(Op op, const std::string& arg, int* status) {
+  ModuleRegistry& modules = kernel_.modules();
+  Result<void> done;
+  switch (op) {
+    case Op::kInsmod:
+      done = modules.Insmod(arg);
+      break;
+    case Op::kModprobe:
+      done = modules.Modprobe(arg);
+      break;
+    case Op::kRmmod:
+      done = modules.Rmmod(arg);
+      break;
+    case Op::kLsmod:
+      *status = 0;
+      return modules.ProcModules();
+    case Op::kModinfo: {
+      Result<std::string> text = modules.Modinfo(arg);
+      *status = text.ok() ? 0 : text.error();
+      return text.ok() ? *text : std::string();
+    }
+    default:
+      *status = EOPNOTSUPP;
+      return {};
+  }
+  *status = done.ok() ? 0 : done.error();
+  if (done.ok()) {
+    Log("%s %s", op == Op::kRmmod ? "removed" : "loaded", arg.c_str());
+    SyncHeapSockets();
+  }
+  return {};
+}
+
 Server::~Server() {
   clients_.clear();
   listen_fds_.clear();
   if (dir_created_) {
-    for (const std::string& name : heap_names_)
-      ::unlink((config_.heap_dir + "/" + name).c_str());
+    for (const auto& [heap, fd] : heap_listener_)
+      ::unlink((config_.heap_dir + "/" + heap->name()).c_str());
     ::rmdir(config_.heap_dir.c_str());
   }
   if (control_fd_) ::unlink(config_.control_path.c_str());
@@ -407,6 +492,16 @@ void Server::Serve(Client& client) {
       case Op::kBufInfo: {
         std::string text = kernel_.BufInfo();
         return reply(0, text.data(), text.size());
+      }
+      case Op::kInsmod:
+      case Op::kRmmod:
+      case Op::kModprobe:
+      case Op::kLsmod:
+      case Op::kModinfo: {
+        int status = 0;
+        std::string text =
+            HandleModuleOp(op, std::string(reinterpret_cast<const char*>(payload), h.len), &status);
+        return reply(status, text.data(), text.size());
       }
       default:
         return reply(EOPNOTSUPP);

@@ -23,6 +23,7 @@
 #include "core/kernel.h"
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
+#include "service/protocol.h"
 
 namespace dmaheap {
 
@@ -66,6 +67,11 @@ class Server {
   Server(Kernel& kernel, ServerConfig config);
 
   Result<void> BindAll();
+  // After a module came or went: a socket for every new heap, none for a heap that is gone
+  // (its clients are dropped with it).
+  void SyncHeapSockets();
+  Result<UniqueFd> BindHeap(const std::string& dir, DmaHeap* heap);
+  std::string HandleModuleOp(Op op, const std::string& arg, int* status);
   void Accept(int listen_fd);
   void Serve(Client& client);
   void Drop(int fd);
@@ -80,7 +86,7 @@ class Server {
   std::map<int, DmaHeap*> listeners_;  // listening socket → its heap
   std::vector<UniqueFd> listen_fds_;
   std::map<int, std::unique_ptr<Client>> clients_;
-  std::vector<std::string> heap_names_;
+  std::map<DmaHeap*, int> heap_listener_;  // heap → its listening socket
   bool dir_created_ = false;
 };
 

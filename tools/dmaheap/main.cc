@@ -1,6 +1,7 @@
 // dmaheap: the command-line tool.
 //   dmaheap run [--board B] -- CMD ARGS...   run CMD against a private daemon (shim + seccomp)
 //   dmaheap stats | barrier | bufinfo         ask the running daemon (control socket, root)
+//   dmaheap insmod PATH | rmmod NAME | modprobe NAME | lsmod | modinfo NAME   its modules
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -50,7 +51,7 @@ std::string LibDir() {
   return DirOf(real);
 }
 
-int ControlCommand(Op op, const char* what) {
+int ControlCommand(Op op, const char* what, const std::string& arg = {}) {
   auto path = ControlSocketPath();
   if (!path.ok()) {
     std::fprintf(stderr, "dmaheap %s: no control socket: set DMAHEAP_DIR or DMAHEAP_CONTROL\n", what);
@@ -62,10 +63,19 @@ int ControlCommand(Op op, const char* what) {
                  std::strerror(sock.error()));
     return 1;
   }
-  auto reply = Call(sock->get(), op, 0, nullptr, 0);
+  auto reply = Call(sock->get(), op, 0, arg.data(), arg.size());
   if (!reply.ok() || reply->status != 0) {
-    std::fprintf(stderr, "dmaheap %s: %s\n", what,
-                 std::strerror(reply.ok() ? reply->status : reply.error()));
+    const char* err = std::strerror(reply.ok() ? reply->status : reply.error());
+    if (op == Op::kRmmod) {
+      std::fprintf(stderr, "dmaheap rmmod: could not remove module %s: %s\n", arg.c_str(), err);
+    } else if (op == Op::kInsmod || op == Op::kModprobe) {
+      std::fprintf(stderr, "dmaheap %s: could not insert module %s: %s (the daemon's log says why)\n",
+                   what, arg.c_str(), err);
+    } else if (op == Op::kModinfo) {
+      std::fprintf(stderr, "dmaheap modinfo: ERROR: Module %s not found.\n", arg.c_str());
+    } else {
+      std::fprintf(stderr, "dmaheap %s: %s\n", what, err);
+    }
     return 1;
   }
   std::fwrite(reply->data.data(), 1, reply->data.size(), stdout);
@@ -205,6 +215,16 @@ int main(int argc, char** argv) {
   CLI::App* stats = app.add_subcommand("stats", "per-heap memory and buffers of the daemon");
   CLI::App* barrier = app.add_subcommand("barrier", "wait until queued releases are processed");
   CLI::App* bufinfo = app.add_subcommand("bufinfo", "the daemon's bufinfo (kernel debugfs format)");
+  std::string module_arg;
+  CLI::App* insmod = app.add_subcommand("insmod", "load a heap module file into the daemon");
+  insmod->add_option("path", module_arg, "module file (.so)")->required();
+  CLI::App* rmmod = app.add_subcommand("rmmod", "unload a heap module from the daemon");
+  rmmod->add_option("name", module_arg, "module name")->required();
+  CLI::App* modprobe = app.add_subcommand("modprobe", "load a heap module by name");
+  modprobe->add_option("name", module_arg, "module name")->required();
+  CLI::App* lsmod = app.add_subcommand("lsmod", "the daemon's modules, /proc/modules format");
+  CLI::App* modinfo = app.add_subcommand("modinfo", "what a module declares");
+  modinfo->add_option("name", module_arg, "module name or file")->required();
   CLI11_PARSE(app, argc, argv);
   if (*run) {
     std::vector<std::string> rest = run->remaining();
@@ -214,5 +234,19 @@ int main(int argc, char** argv) {
   if (*stats) return dmaheap::ControlCommand(dmaheap::Op::kStats, "stats");
   if (*barrier) return dmaheap::ControlCommand(dmaheap::Op::kBarrier, "barrier");
   if (*bufinfo) return dmaheap::ControlCommand(dmaheap::Op::kBufInfo, "bufinfo");
+  if (*insmod) {
+    // The daemon opens the file: give it an absolute path.
+    char real[4096];
+    if (::realpath(module_arg.c_str(), real) == nullptr) {
+      std::fprintf(stderr, "dmaheap insmod: ERROR: could not load module %s: %s\n",
+                   module_arg.c_str(), std::strerror(errno));
+      return 1;
+    }
+    return dmaheap::ControlCommand(dmaheap::Op::kInsmod, "insmod", real);
+  }
+  if (*rmmod) return dmaheap::ControlCommand(dmaheap::Op::kRmmod, "rmmod", module_arg);
+  if (*modprobe) return dmaheap::ControlCommand(dmaheap::Op::kModprobe, "modprobe", module_arg);
+  if (*lsmod) return dmaheap::ControlCommand(dmaheap::Op::kLsmod, "lsmod");
+  if (*modinfo) return dmaheap::ControlCommand(dmaheap::Op::kModinfo, "modinfo", module_arg);
   return 2;
 }
