@@ -165,7 +165,12 @@ TEST_F(ModuleTest, RefusalsLeaveTheSystemUnharmed) {
     const char* path;
     int err;
     const char* message;
-  } const rows[] = {
+  };
+  const std::string not_elf = ::testing::TempDir() + "/not-elf.so";
+  std::ofstream(not_elf) << "#!/bin/sh\necho not a module\n";
+  const Row rows[] = {
+      {UNKNOWN_SYMBOL_MODULE_PATH, ENOENT, "unknown_symbol_heap: Unknown symbol dma_heap_remove (err -2)"},
+      {not_elf.c_str(), ENOEXEC, "not an ELF file"},
       {PROPRIETARY_MODULE_PATH, ENOENT, "Unknown symbol dma_heap_add (err -2)"},
       {NO_IMPORT_MODULE_PATH, EINVAL, "from namespace DMA_BUF_HEAP, but does not import it"},
       {WRONG_VERMAGIC_MODULE_PATH, ENOEXEC, "version magic '0.0.0 bogus' should be"},
