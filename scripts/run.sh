@@ -13,3 +13,6 @@ build/bin/dmaheap run -- build/bin/heap_conformance | grep -E "^(# |not ok)"
 echo
 echo "== the same program built -static (served by the seccomp supervisor) =="
 build/bin/dmaheap run -- build/bin/heap_conformance_static --static-memfd | grep -E "^(# |not ok)"
+echo
+echo "== the system heap is a permanent module: lsmod, then a refused rmmod =="
+build/bin/dmaheap run -- /bin/sh -c 'build/bin/dmaheap lsmod; build/bin/dmaheap rmmod system_heap || echo "(refused, as the kernel refuses a permanent module)"'
