@@ -103,6 +103,14 @@ class System {
   // ENOENT when `fd` is not one of its buffers.
   Result<std::vector<std::pair<uint64_t, uint64_t>>> SgTable(int fd);
 
+  // Heap modules, as kmod's commands do them (embedded: the module is mapped in this process).
+  // Errors and messages are the kernel's: see README "Heap modules".
+  Result<void> Insmod(const std::string& path);
+  Result<void> Rmmod(const std::string& name);
+  Result<void> Modprobe(const std::string& name);
+  std::string Lsmod();  // the /proc/modules text
+  Result<std::string> Modinfo(const std::string& name_or_path);
+
   // The core behind this System, for dmaheap's own tools and tests (not a stable API).
   Kernel& kernel() { return *kernel_; }
 

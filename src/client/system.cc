@@ -74,6 +74,16 @@ MemoryStats System::Stats() {
 
 std::string System::BufInfo() { return kernel_->BufInfo(); }
 
+Result<void> System::Insmod(const std::string& path) { return kernel_->modules().Insmod(path); }
+Result<void> System::Rmmod(const std::string& name) { return kernel_->modules().Rmmod(name); }
+Result<void> System::Modprobe(const std::string& name) {
+  return kernel_->modules().Modprobe(name);
+}
+std::string System::Lsmod() { return kernel_->modules().ProcModules(); }
+Result<std::string> System::Modinfo(const std::string& name_or_path) {
+  return kernel_->modules().Modinfo(name_or_path);
+}
+
 Result<std::vector<std::pair<uint64_t, uint64_t>>> System::SgTable(int fd) {
   DmaBufRef buf = Kernel::FindBuffer(fd);
   if (buf == nullptr || &buf->heap()->context().buffers != &kernel_->buffers())

@@ -104,6 +104,17 @@ TEST_F(ModuleTest, SystemHeapIsAPermanentModule) {
   EXPECT_NE(info->find("/dmaheap/modules/system_heap.so\n"), std::string::npos) << *info;
 }
 
+// The same through the public embedded API.
+TEST_F(ModuleTest, PublicApiManagesModules) {
+  EXPECT_TRUE(sys_->Insmod(TEST_HEAP_MODULE_PATH).ok());
+  EXPECT_NE(sys_->Lsmod().find("test_heap_module "), std::string::npos);
+  EXPECT_TRUE(sys_->Modprobe("system_heap").ok());
+  EXPECT_EQ(sys_->Rmmod("system_heap").error(), EBUSY);
+  EXPECT_TRUE(sys_->Modinfo("system_heap").ok());
+  EXPECT_TRUE(sys_->Rmmod("test_heap_module").ok());
+  EXPECT_EQ(sys_->Lsmod().find("test_heap_module "), std::string::npos);
+}
+
 TEST_F(ModuleTest, ModprobeAndModinfoOfUnknownModules) {
   testing::internal::CaptureStderr();
   EXPECT_EQ(modules().Modprobe("no_such_heap").error(), ENOENT);
