@@ -1,5 +1,7 @@
 #include "mm/page_alloc.h"
 
+#include <algorithm>
+
 #include "base/check.h"
 
 namespace dmaheap {
@@ -102,6 +104,57 @@ void PageAllocator::FreeLocked(uint32_t idx, unsigned order) {
   }
   PushFree(static_cast<uint32_t>(pfn - base_pfn_), order);
   DMAHEAP_DCHECK(free_pages_ <= nr_pages_);
+}
+
+bool PageAllocator::ContainingFreeBlock(uint64_t pfn, uint64_t* head, unsigned* order) const {
+  for (unsigned k = 0; k <= kMaxOrder; ++k) {
+    const uint64_t h = pfn & ~((uint64_t{1} << k) - 1);
+    if (h < base_pfn_ || h + (uint64_t{1} << k) > base_pfn_ + nr_pages_) break;
+    if (IsFreeHead(static_cast<uint32_t>(h - base_pfn_), k)) {
+      *head = h;
+      *order = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PageAllocator::AddRange(uint64_t lo, uint64_t hi) {
+  while (lo < hi) {
+    unsigned k = kMaxOrder;
+    while ((lo & ((uint64_t{1} << k) - 1)) != 0 || lo + (uint64_t{1} << k) > hi) --k;
+    PushFree(static_cast<uint32_t>(lo - base_pfn_), k);
+    free_pages_ += uint64_t{1} << k;
+    lo += uint64_t{1} << k;
+  }
+}
+
+// Basic algorithm: first check that every frame lies in a free block; then, block by block,
+// unlink the free block, and give back the parts of it outside the reserved range.
+Result<void> PageAllocator::Reserve(uint64_t pfn, uint64_t count) {
+  const uint64_t end = pfn + count;
+  if (count == 0 || end < pfn || pfn < base_pfn_ || end > base_pfn_ + nr_pages_)
+    return Errno(EINVAL);
+  std::lock_guard lock(mu_);
+  for (uint64_t f = pfn; f < end;) {
+    uint64_t head;
+    unsigned order;
+    if (!ContainingFreeBlock(f, &head, &order)) return Errno(EBUSY);
+    f = head + (uint64_t{1} << order);
+  }
+  for (uint64_t f = pfn; f < end;) {
+    uint64_t head;
+    unsigned order;
+    DMAHEAP_CHECK(ContainingFreeBlock(f, &head, &order));
+    const uint64_t block_end = head + (uint64_t{1} << order);
+    RemoveFree(static_cast<uint32_t>(head - base_pfn_), order);
+    free_pages_ -= uint64_t{1} << order;
+    AddRange(head, std::max(head, pfn));
+    AddRange(std::min(end, block_end), block_end);
+    f = block_end;
+  }
+  DMAHEAP_DCHECK(free_pages_ <= nr_pages_ - count);
+  return {};
 }
 
 uint64_t PageAllocator::free_pages() const {

@@ -48,6 +48,11 @@ class PageAllocator {
   // Returns a block from AllocPages (same pfn and order).
   void FreePages(uint64_t pfn, unsigned order);
 
+  // Takes the exact frames [pfn, pfn + count) out of the allocator for good (a board's CMA area
+  // or carveout, reserved at boot as memblock does). EINVAL for an empty range or one outside
+  // the RAM; EBUSY, with nothing changed, if any of the frames is not free.
+  Result<void> Reserve(uint64_t pfn, uint64_t count);
+
   uint64_t base_pfn() const { return base_pfn_; }
   uint64_t total_pages() const { return nr_pages_; }
   uint64_t free_pages() const;
@@ -70,6 +75,10 @@ class PageAllocator {
   void PushFree(uint32_t idx, unsigned order);   // requires mu_
   void RemoveFree(uint32_t idx, unsigned order); // requires mu_
   void FreeLocked(uint32_t idx, unsigned order); // requires mu_
+  // The free block holding frame `pfn`: its head pfn and order, or false. Requires mu_.
+  bool ContainingFreeBlock(uint64_t pfn, uint64_t* head, unsigned* order) const;
+  // Frees [lo, hi) as maximal aligned blocks, without merging. Requires mu_.
+  void AddRange(uint64_t lo, uint64_t hi);
   bool IsFreeHead(uint32_t idx, unsigned order) const {
     return frames_[idx].head == order + 1;
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace dmaheap {
@@ -149,6 +150,41 @@ TEST(PageAllocTest, RandomTraceRestoresInitialState) {
     EXPECT_EQ(pa->FreeBlocks(), initial);
     EXPECT_EQ(pa->free_pages(), 6000u);
   }
+}
+
+TEST(PageAllocTest, ReserveTakesExactlyTheRangeAndNothingElse) {
+  for (auto [pfn, count] : {std::pair<uint64_t, uint64_t>{0x40100, 0x8000},
+                            {0x40003, 77}, {0x40000, 1}, {0x4ffff, 1}, {0x40400, 0x400}}) {
+    SCOPED_TRACE(pfn);
+    auto pa = Make(0x40000, 0x10000);
+    ASSERT_TRUE(pa->Reserve(pfn, count).ok());
+    EXPECT_EQ(pa->free_pages(), 0x10000u - count);
+    EXPECT_EQ(pa->Reserve(pfn, 1).error(), EBUSY) << "already reserved";
+    // Everything else can still be allocated, and never a reserved frame.
+    std::vector<uint64_t> got;
+    for (;;) {
+      auto p = pa->AllocPages(0);
+      if (!p.ok()) break;
+      EXPECT_TRUE(*p < pfn || *p >= pfn + count) << *p;
+      got.push_back(*p);
+    }
+    EXPECT_EQ(got.size(), 0x10000u - count);
+    for (uint64_t p : got) pa->FreePages(p, 0);
+    EXPECT_EQ(pa->free_pages(), 0x10000u - count);
+  }
+}
+
+TEST(PageAllocTest, ReserveRefusesBusyOrOutsideRangesWithoutChangingAnything) {
+  auto pa = Make(0x40000, 4096);
+  auto block = pa->AllocPages(4);
+  ASSERT_TRUE(block.ok());
+  const auto before = pa->FreeBlocks();
+  EXPECT_EQ(pa->Reserve(*block + 3, 100).error(), EBUSY);
+  EXPECT_EQ(pa->FreeBlocks(), before);
+  EXPECT_EQ(pa->Reserve(0x3ffff, 2).error(), EINVAL);
+  EXPECT_EQ(pa->Reserve(0x40000 + 4095, 2).error(), EINVAL);
+  EXPECT_EQ(pa->Reserve(0x40000, 0).error(), EINVAL);
+  EXPECT_EQ(pa->free_pages(), 4096u - 16u);
 }
 
 }  // namespace
