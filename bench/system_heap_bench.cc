@@ -97,16 +97,20 @@ std::unique_ptr<dmaheap::System> BootForBench() {
   return std::move(sys).value();
 }
 
-void BM_SystemHeap(benchmark::State& state) {
+// ALLOC + close, and with `touch` also map + write one byte per page in between.
+void SystemHeapLoop(benchmark::State& state, bool touch) {
   const uint64_t size = state.range(0);
   auto sys = BootForBench();
   auto heap = sys->FindHeap("system").value();
   for (auto _ : state) {
     auto fd = sys->Allocate(heap, size);
     if (!fd.ok()) std::abort();
+    if (touch) Touch(fd->get(), PageAlign(size));
   }
   state.SetBytesProcessed(state.iterations() * PageAlign(size));
 }
+
+void BM_SystemHeap(benchmark::State& state) { SystemHeapLoop(state, /*touch=*/false); }
 
 void BM_RawMemfdTouch(benchmark::State& state) {
   const uint64_t size = PageAlign(state.range(0));
@@ -118,17 +122,7 @@ void BM_RawMemfdTouch(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * size);
 }
 
-void BM_SystemHeapTouch(benchmark::State& state) {
-  const uint64_t size = state.range(0);
-  auto sys = BootForBench();
-  auto heap = sys->FindHeap("system").value();
-  for (auto _ : state) {
-    auto fd = sys->Allocate(heap, size);
-    if (!fd.ok()) std::abort();
-    Touch(fd->get(), PageAlign(size));
-  }
-  state.SetBytesProcessed(state.iterations() * PageAlign(size));
-}
+void BM_SystemHeapTouch(benchmark::State& state) { SystemHeapLoop(state, /*touch=*/true); }
 
 // Ping-pong with a forked echo process; Arg(1) passes a memfd with every request.
 void BM_SocketRoundTrip(benchmark::State& state) {

@@ -8,7 +8,6 @@
 
 #include "base/check.h"
 #include "client/transport.h"
-#include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/heap_ioctl.h"
 
@@ -51,15 +50,6 @@ void PatchAllocFd(std::vector<uint8_t>& out, int fd_number) {
   if (out.size() < 12) return;
   const auto n = static_cast<uint32_t>(fd_number);
   std::memcpy(out.data() + 8, &n, sizeof(n));
-}
-
-bool ValidSyncFlags(uint64_t flags) {
-  return (flags & ~static_cast<uint64_t>(DMA_BUF_SYNC_VALID_FLAGS_MASK)) == 0 &&
-         (flags & DMA_BUF_SYNC_RW) != 0;
-}
-
-bool ValidSyncFileFlags(uint32_t flags) {
-  return (flags & ~static_cast<uint32_t>(DMA_BUF_SYNC_RW)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0;
 }
 
 }  // namespace dmaheap

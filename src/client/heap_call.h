@@ -1,8 +1,7 @@
 // The client half of one heap ioctl through the daemon, shared by the preload shim and the
 // seccomp supervisor of `dmaheap run`: send the argument's in_size bytes, receive the status,
 // the out_size bytes and the new buffer fd, and commit an O_RDWR buffer's memory here — so it
-// is charged to this process, and ENOMEM comes now rather than as a later SIGBUS. Also the
-// kernel's flag rules for the dma-buf ioctls both serve on buffer fds.
+// is charged to this process, and ENOMEM comes now rather than as a later SIGBUS.
 #ifndef DMAHEAP_SRC_CLIENT_HEAP_CALL_H
 #define DMAHEAP_SRC_CLIENT_HEAP_CALL_H
 
@@ -29,10 +28,6 @@ Result<HeapCallResult> HeapIoctlCall(int sock, unsigned int cmd, const uint8_t* 
 // Writes `fd_number` into the argument's fd field when the caller gets it back (out_size ≥ 12).
 void PatchAllocFd(std::vector<uint8_t>& out, int fd_number);
 
-// DMA_BUF_IOCTL_SYNC flags: ⊆ 0x7 and READ and/or WRITE, else EINVAL.
-bool ValidSyncFlags(uint64_t flags);
-// EXPORT/IMPORT_SYNC_FILE flags: ⊆ READ|WRITE and non-zero, else EINVAL.
-bool ValidSyncFileFlags(uint32_t flags);
 
 }  // namespace dmaheap
 

@@ -5,10 +5,19 @@
 
 #include "base/check.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmabuf/dma_buf_rules.h"
 #include "heap/dma_heap.h"
 #include "platform/sys.h"
 
 namespace dmaheap {
+
+// kernel-facts.md §12, as the rules compute it.
+static_assert(ValidSyncFlags(0x1) && ValidSyncFlags(0x3) && ValidSyncFlags(0x6) &&
+              ValidSyncFlags(0x7) && !ValidSyncFlags(0x0) && !ValidSyncFlags(0x8) &&
+              !ValidSyncFlags(0xb));
+static_assert(MmapRangeValid(0, 16384, 16384) && MmapRangeValid(12288, 4096, 16384) &&
+              !MmapRangeValid(16384, 4096, 16384) && !MmapRangeValid(12288, 8192, 16384) &&
+              !MmapRangeValid(0, 20480, 16384) && !MmapRangeValid(0, 0, 4096));
 
 const SgTable& DmaBufOps::sg_table() const {
   static const SgTable kEmpty;
@@ -68,7 +77,7 @@ Result<UniqueFd> DmaBufFd(DmaBuf& buf, uint32_t fd_flags) {
 }
 
 Result<DmaDirection> DmaBufSyncFlags(uint64_t flags) {
-  if ((flags & ~static_cast<uint64_t>(DMA_BUF_SYNC_VALID_FLAGS_MASK)) != 0) return Errno(EINVAL);
+  if (!ValidSyncFlags(flags)) return Errno(EINVAL);
   switch (flags & DMA_BUF_SYNC_RW) {
     case DMA_BUF_SYNC_READ:
       return DmaDirection::kFromDevice;
@@ -89,12 +98,7 @@ Result<void> DmaBufSync(DmaBuf& buf, uint64_t flags) {
 }
 
 Result<void> DmaBufMmapCheck(DmaBuf& buf, const VmaRequest& vma) {
-  // dma_buf_mmap_internal: vm_pgoff + vma pages must not exceed the buffer's pages.
-  const uint64_t pages = (vma.length + sys::kPageSize - 1) / sys::kPageSize;
-  if ((vma.offset % sys::kPageSize) != 0) return Errno(EINVAL);
-  const uint64_t pgoff = vma.offset / sys::kPageSize;
-  const uint64_t buf_pages = buf.size() / sys::kPageSize;
-  if (vma.length == 0 || pages > buf_pages || pgoff > buf_pages - pages) return Errno(EINVAL);
+  if (!MmapRangeValid(vma.offset, vma.length, buf.size())) return Errno(EINVAL);
   return buf.ops().Mmap(vma);
 }
 

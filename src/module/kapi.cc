@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
 
 #include "base/check.h"
 #include "dmabuf/dma_buf.h"
@@ -43,13 +44,16 @@ class CBufferOps final : public DmaBufOps {
     if (ops_->mmap == nullptr) return Errno(EINVAL);
     return Check(ops_->mmap(priv_, vma.offset, vma.length, vma.prot, vma.flags));
   }
+  // Copied from the module once, on first use (off the allocation path), by whichever thread
+  // asks first.
   const SgTable& sg_table() const override {
-    if (table_.empty() && ops_->sg_table != nullptr) {
+    std::call_once(table_once_, [this] {
+      if (ops_->sg_table == nullptr) return;
       size_t count = 0;
       const dma_buf_sg_entry* e = ops_->sg_table(priv_, &count);
       for (size_t i = 0; e != nullptr && i < count; ++i)
         table_.push_back(ScatterEntry{e[i].dma_address, e[i].length});
-    }
+    });
     return table_;
   }
 
@@ -61,7 +65,8 @@ class CBufferOps final : public DmaBufOps {
   const dma_buf_ops* const ops_;
   void* const priv_;
   bool armed_ = false;
-  mutable SgTable table_;  // filled on first use
+  mutable std::once_flag table_once_;
+  mutable SgTable table_;  // written once under table_once_
 };
 
 }  // namespace

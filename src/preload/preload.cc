@@ -46,6 +46,7 @@
 
 #include "base/check.h"
 #include "client/heap_call.h"
+#include "dmabuf/dma_buf_rules.h"
 #include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "heap/heap_ioctl.h"
@@ -601,10 +602,8 @@ DMAHEAP_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, o
     if (size >= 0) {
       // dma_buf_mmap_internal: the mapping must lie inside the buffer; and heaps refuse
       // private (copy-on-write) mappings.
-      const uint64_t pages = (len + 4095) / 4096;
-      const uint64_t buf_pages = static_cast<uint64_t>(size) / 4096;
-      if ((flags & MAP_TYPE) == MAP_PRIVATE || off < 0 || (off % 4096) != 0 || len == 0 ||
-          pages > buf_pages || static_cast<uint64_t>(off) / 4096 > buf_pages - pages) {
+      if (!dmaheap::SharedMapping(flags) || off < 0 ||
+          !dmaheap::MmapRangeValid(static_cast<uint64_t>(off), len, static_cast<uint64_t>(size))) {
         errno = EINVAL;
         return MAP_FAILED;
       }

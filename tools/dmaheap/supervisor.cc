@@ -17,6 +17,7 @@
 
 #include "base/check.h"
 #include "client/heap_call.h"
+#include "dmabuf/dma_buf_rules.h"
 #include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "heap/heap_ioctl.h"
