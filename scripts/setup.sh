@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libsystemd-dev libcli11-dev libseccomp-dev libelf-dev
+  device-tree-compiler libfdt-dev
 )
 
 missing=()

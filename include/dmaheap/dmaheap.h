@@ -30,6 +30,10 @@ class DmaHeap;
 inline constexpr uint32_t kDefaultFdFlags = O_RDWR | O_CLOEXEC;
 
 struct BootOptions {
+  // A board (NAME on $DMAHEAP_BOARD_PATH then dmaheap/boards beside libdmaheap.so, or a path to
+  // a .dtb): its RAM, reserved memory and modules.load replace the three fields below. Empty:
+  // boot from those fields, with no reserved memory.
+  std::string board;
   uint64_t ram_bytes = uint64_t{4} << 30;  // modelled RAM; page-aligned
   uint64_t ram_base = 0x40000000;          // modelled physical address of RAM; page-aligned
   // Heap modules to load at boot (modprobe by name: $DMAHEAP_MODULE_PATH, then

@@ -10,6 +10,7 @@
 #ifndef DMAHEAP_KAPI_H
 #define DMAHEAP_KAPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,62 @@ int dma_buf_export(struct dma_heap *heap, const struct dma_buf_export_info *info
 int alloc_pages(struct dma_heap *heap, unsigned int order, uint64_t *pfn);
 void __free_pages(struct dma_heap *heap, uint64_t pfn, unsigned int order);
 uint64_t nr_free_pages(struct dma_heap *heap);
+
+/* Contiguous memory areas (mm/cma.c), GPL-only as the RFC exported them. The areas are the
+ * board's reusable shared-dma-pool regions and the cma= area; pages are modelled page frames
+ * (pfns). The module context is the init context (the System whose areas are meant). */
+struct cma;
+struct device;
+
+/* dev_get_cma_area(NULL): the default area (linux,cma-default or cma=), or NULL. Devices are
+ * not modelled yet: any other dev gives NULL too. */
+struct cma *dev_get_cma_area(struct dmaheap_module *module, struct device *dev);
+/* Calls it(cma, data) for each area in boot order until it returns non-zero; returns that
+ * value, or 0. */
+int cma_for_each_area(struct dmaheap_module *module, int (*it)(struct cma *cma, void *data),
+                      void *data);
+/* The area's name: "reserved" for cma=, else the reserved-memory node's name. */
+const char *cma_get_name(const struct cma *cma);
+/* dmaheap's addition, so a heap finds areas without comparing names: */
+#define CMA_FLAG_DEFAULT 0x1UL /* the default area */
+#define CMA_FLAG_HEAP 0x2UL    /* the board marks it for a heap (`dmaheap,heap`) */
+unsigned long cma_get_flags(const struct cma *cma);
+/* count pages aligned to 2^align pages, first fit (the kernel's algorithm exactly): 0 and *pfn,
+ * or -ENOMEM (with the kernel's "alloc failed" line on stderr unless no_warn), -EINVAL for
+ * count 0. */
+int cma_alloc(struct cma *cma, unsigned long count, unsigned int align, bool no_warn,
+              uint64_t *pfn);
+/* false, with nothing changed, when the range is not inside the area. */
+bool cma_release(struct cma *cma, uint64_t pfn, unsigned long count);
+
+/* Regions of the board's /reserved-memory as placed at boot (drivers/of/of_reserved_mem.c),
+ * GPL-only. The carveout heap takes the no-map ones marked for a heap. */
+#define RESERVED_MEM_NO_MAP 0x1UL   /* `no-map` */
+#define RESERVED_MEM_REUSABLE 0x2UL /* `reusable` */
+#define RESERVED_MEM_HEAP 0x4UL     /* `dmaheap,heap` */
+struct reserved_mem {
+  const char *name; /* the node's name */
+  uint64_t base;    /* modelled physical address */
+  uint64_t size;
+  unsigned long flags;
+};
+/* Calls it(rmem, data) per region in boot order until it returns non-zero; returns that value,
+ * or 0. rmem is valid for the System's lifetime. */
+int reserved_mem_for_each(struct dmaheap_module *module,
+                          int (*it)(const struct reserved_mem *rmem, void *data), void *data);
+
+/* General-purpose special-memory allocator (lib/genalloc.c, EXPORT_SYMBOL): first fit over a
+ * bitmap with one bit per 2^min_alloc_order bytes. Thread-safe. nid is ignored. */
+struct gen_pool;
+struct gen_pool *gen_pool_create(int min_alloc_order, int nid); /* NULL on failure */
+/* Adds [addr, addr + size): 0, -EINVAL (misaligned or empty) or -ENOMEM. */
+int gen_pool_add(struct gen_pool *pool, unsigned long addr, size_t size, int nid);
+unsigned long gen_pool_alloc(struct gen_pool *pool, size_t size); /* 0 on failure */
+void gen_pool_free(struct gen_pool *pool, unsigned long addr, size_t size);
+size_t gen_pool_avail(struct gen_pool *pool);
+size_t gen_pool_size(struct gen_pool *pool);
+/* Every allocation must have been freed. */
+void gen_pool_destroy(struct gen_pool *pool);
 
 #ifdef __cplusplus
 }

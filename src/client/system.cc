@@ -17,6 +17,7 @@ Result<std::unique_ptr<System>> System::Boot(const BootOptions& options) {
   config.ram_base = options.ram_base;
   config.ram_bytes = options.ram_bytes;
   config.modules = options.modules;
+  if (!options.board.empty()) config = TRY(Kernel::ConfigForBoard(options.board));
   std::unique_ptr<Kernel> kernel = TRY(Kernel::Boot(config));
   return std::unique_ptr<System>(new System(std::move(kernel)));
 }

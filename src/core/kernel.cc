@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "board/board.h"
 #include "dmabuf/bufinfo.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/builtin_heaps.h"
@@ -66,8 +67,10 @@ Result<std::unique_ptr<Kernel>> Kernel::Boot(const KernelConfig& config) {
   std::unique_ptr<Kernel> k(new Kernel(config));
   k->pages_ = TRY(PageAllocator::Create(config.ram_base >> sys::kPageShift,
                                         config.ram_bytes >> sys::kPageShift));
+  k->reserved_ = TRY(ReservedMemory::Create(*k->pages_, config.reserved));
   k->buffers_ = TRY(BufferTable::Create(sys::ReadShmemThp()));
-  k->context_ = std::make_unique<HeapContext>(HeapContext{*k->pages_, *k->buffers_});
+  k->context_ =
+      std::make_unique<HeapContext>(HeapContext{*k->pages_, *k->buffers_, *k->reserved_});
   k->heaps_ = std::make_unique<HeapRegistry>(*k->context_);
   k->modules_ = std::make_unique<ModuleRegistry>(*k->heaps_, CoreExportTable());
 #ifdef DMAHEAP_BUILTIN_SYSTEM_HEAP
@@ -79,6 +82,17 @@ Result<std::unique_ptr<Kernel>> Kernel::Boot(const KernelConfig& config) {
   return k;
 }
 
+Result<KernelConfig> Kernel::ConfigForBoard(const std::string& name_or_path) {
+  Board board = TRY(LoadBoard(name_or_path));
+  std::vector<std::string> log;
+  KernelConfig config;
+  config.ram_base = board.ram_base;
+  config.ram_bytes = board.ram_bytes;
+  config.reserved = TRY(PlaceReservedMemory(board, &log));
+  config.modules = board.modules;
+  return config;
+}
+
 Kernel::~Kernel() {
   {
     std::lock_guard lock(g_kernels_mu);
@@ -87,6 +101,7 @@ Kernel::~Kernel() {
   if (dead_.load()) {
     // A forked child's copy: leave the parent's model alone (see BufferTable's destructor).
     (void)pages_.release();
+    (void)reserved_.release();
     (void)heaps_.release();
     (void)context_.release();
     (void)modules_.release();

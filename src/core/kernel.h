@@ -19,6 +19,7 @@
 #include "dmaheap/result.h"
 #include "heap/dma_heap.h"
 #include "mm/page_alloc.h"
+#include "mm/reserved_mem.h"
 #include "module/module.h"
 
 namespace dmaheap {
@@ -28,6 +29,9 @@ struct KernelConfig {
   uint64_t ram_bytes = uint64_t{4} << 30;
   // Modules loaded at boot (modprobe, in order), like a board's modules.load.
   std::vector<std::string> modules = {"system_heap"};
+  // Regions taken out of RAM before the page allocator sees it, placed (src/board/ does that):
+  // CMA areas and carveouts.
+  std::vector<ReservedRegion> reserved;
 };
 
 class Kernel {
@@ -36,12 +40,19 @@ class Kernel {
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
 
-  // Boots: modelled RAM, the buffer table, the built-in heap modules, then config.modules.
-  // EINVAL for RAM that is not page-aligned, empty, or beyond 16 TiB; a module's error when one
+  // Boots: modelled RAM, its reserved regions, the buffer table, the built-in heap modules, then config.modules.
+  // EINVAL for RAM that is not page-aligned, empty, or beyond 16 TiB, or a reserved region it
+  // cannot take; a module's error when one
   // of the boot modules cannot be loaded (the System does not boot half-way).
   static Result<std::unique_ptr<Kernel>> Boot(const KernelConfig& config);
 
+  // The configuration a board describes (src/board/: NAME on the board path, or a .dtb path):
+  // its RAM, its reserved memory placed as the kernel places it, its modules.load. Errors
+  // (ENOENT, EINVAL, ENOMEM) come with a message naming the board and what is wrong in it.
+  static Result<KernelConfig> ConfigForBoard(const std::string& name_or_path);
+
   PageAllocator& pages() { return *pages_; }
+  ReservedMemory& reserved() { return *reserved_; }
   BufferTable& buffers() { return *buffers_; }
   HeapRegistry& heaps() { return *heaps_; }
   ModuleRegistry& modules() { return *modules_; }
@@ -72,6 +83,7 @@ class Kernel {
 
   const KernelConfig config_;
   std::unique_ptr<PageAllocator> pages_;
+  std::unique_ptr<ReservedMemory> reserved_;
   std::unique_ptr<BufferTable> buffers_;
   std::unique_ptr<HeapContext> context_;
   std::unique_ptr<HeapRegistry> heaps_;

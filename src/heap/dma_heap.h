@@ -23,6 +23,7 @@ namespace dmaheap {
 
 class PageAllocator;
 class BufferTable;
+class ReservedMemory;
 class DmaHeap;
 
 // Capabilities are data, read by selection code; no code branches on a heap's name (R14).
@@ -37,6 +38,7 @@ struct HeapProperties {
 struct HeapContext {
   PageAllocator& pages;
   BufferTable& buffers;
+  ReservedMemory& reserved;  // the board's reserved regions and CMA areas
 };
 
 // struct dma_heap_ops.
@@ -131,6 +133,8 @@ class HeapRegistry {
   DmaHeap* Find(std::string_view name) const;
   // In registration order.
   std::vector<DmaHeap*> List() const;
+
+  HeapContext& context() const { return context_; }
 
  private:
   HeapContext& context_;

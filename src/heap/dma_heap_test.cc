@@ -6,6 +6,7 @@
 
 #include "dmabuf/buffer_table.h"
 #include "mm/page_alloc.h"
+#include "mm/reserved_mem.h"
 
 namespace dmaheap {
 namespace {
@@ -22,7 +23,7 @@ class RegistryTest : public ::testing::Test {
   void SetUp() override {
     pages_ = std::move(PageAllocator::Create(0, 1024)).value();
     buffers_ = std::move(BufferTable::Create(sys::ShmemThp::kHugeNever)).value();
-    context_ = std::make_unique<HeapContext>(HeapContext{*pages_, *buffers_});
+    context_ = std::make_unique<HeapContext>(HeapContext{*pages_, *buffers_, *reserved_});
     registry_ = std::make_unique<HeapRegistry>(*context_);
   }
   DmaHeapExportInfo Info(std::string name) {
@@ -35,6 +36,7 @@ class RegistryTest : public ::testing::Test {
   NullHeapOps ops_;
   std::unique_ptr<PageAllocator> pages_;
   std::unique_ptr<BufferTable> buffers_;
+  std::unique_ptr<ReservedMemory> reserved_ = ReservedMemory::Empty();
   std::unique_ptr<HeapContext> context_;
   std::unique_ptr<HeapRegistry> registry_;
 };

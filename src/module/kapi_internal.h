@@ -38,6 +38,9 @@ class CHeapOps final : public DmaHeapOps {
   const dma_heap_ops* const ops_;
 };
 
+// The HeapContext of the System a module context belongs to (module.cc); null for null.
+HeapContext* ModuleHeapContext(struct dmaheap_module* module);
+
 // Registers a heap for the module whose init holds `ctx` (module.cc). 0 or -errno.
 int ModuleRegisterHeap(dmaheap_module& ctx, const dma_heap_export_info& info, DmaHeap** out);
 

@@ -15,6 +15,7 @@
 #include "heap/dma_heap.h"
 #include "module/kapi_internal.h"
 #include "module/module_elf.h"
+#include "platform/search_path.h"
 
 namespace dmaheap {
 
@@ -54,6 +55,11 @@ int ModuleRegisterHeap(dmaheap_module& ctx, const dma_heap_export_info& info, Dm
   o.registered->push_back(*heap);
   *out = *heap;
   return 0;
+}
+
+HeapContext* ModuleHeapContext(struct dmaheap_module* module) {
+  if (module == nullptr || module->owner == nullptr) return nullptr;
+  return &module->owner->heaps->context();
 }
 
 ModuleRegistry::ModuleRegistry(HeapRegistry& heaps, ExportTable exports)
@@ -129,33 +135,14 @@ Result<void> ModuleRegistry::InitBuiltin(const std::string& name, int (*init)(dm
 }
 
 std::vector<std::string> ModuleRegistry::ModulePath() {
-  std::vector<std::string> out;
-  if (const char* env = std::getenv("DMAHEAP_MODULE_PATH"); env != nullptr) {
-    std::string_view rest(env);
-    while (!rest.empty()) {
-      const size_t colon = rest.find(':');
-      std::string_view dir = rest.substr(0, colon);
-      if (!dir.empty()) out.emplace_back(dir);
-      if (colon == std::string_view::npos) break;
-      rest.remove_prefix(colon + 1);
-    }
-  }
-  Dl_info where{};
-  if (::dladdr(reinterpret_cast<void*>(&ModuleRegistry::ModulePath), &where) != 0 &&
-      where.dli_fname != nullptr) {
-    std::string lib = where.dli_fname;
-    out.push_back(lib.substr(0, lib.rfind('/') + 1) + "dmaheap/modules");
-  }
-  return out;
+  return SearchPath("DMAHEAP_MODULE_PATH", "dmaheap/modules");
 }
 
 Result<std::string> ModuleRegistry::FindModuleFile(const std::string& name) const {
   if (name.empty() || name.find('/') != std::string::npos) return Errno(ENOENT);
-  for (const std::string& dir : ModulePath()) {
-    std::string path = dir + "/" + name + ".so";
-    if (::access(path.c_str(), R_OK) == 0) return path;
-  }
-  return Errno(ENOENT);
+  std::string path = FindInPath(ModulePath(), name + ".so");
+  if (path.empty()) return Errno(ENOENT);
+  return path;
 }
 
 Result<void> ModuleRegistry::Modprobe(const std::string& name) {

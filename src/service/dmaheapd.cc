@@ -37,21 +37,18 @@ int main(int argc, char** argv) {
   bool foreground = false;
   std::vector<std::string> heap_modes;
   app.add_option("--board", board,
-                 "board to boot (today: `default`, the built-in System with the system heap)");
+                 "board to boot: a NAME on $DMAHEAP_BOARD_PATH / dmaheap/boards, or a .dtb path");
   app.add_flag("--foreground", foreground, "stay in the foreground, log to stderr");
   app.add_option("--heap-mode", heap_modes, "socket mode of a heap: NAME=MODE[:GROUP]");
   std::string modules_file;
   app.add_option("--modules", modules_file,
-                 "modules to load at start, one name a line (default: system_heap)");
+                 "modules to load at start, one name a line (default: the board's modules.load)");
   CLI11_PARSE(app, argc, argv);
 
-  if (board != "default") {
-    std::fprintf(stderr,
-                 "dmaheapd: --board %s: unknown board (only `default` exists until device-tree "
-                 "boards are supported)\n",
-                 board.c_str());
-    return 2;
-  }
+  // The board is read and its memory placed before anything starts: a bad board is refused
+  // here, on the caller's terminal, with the message naming what is wrong.
+  auto board_config = dmaheap::Kernel::ConfigForBoard(board);
+  if (!board_config.ok()) return 2;
   dmaheap::ServerConfig config;
   auto dir = dmaheap::HeapDirPath();
   if (!dir.ok()) {
@@ -96,7 +93,7 @@ int main(int argc, char** argv) {
     setsid();
   }
 
-  dmaheap::KernelConfig kconfig;
+  dmaheap::KernelConfig kconfig = *board_config;
   if (!modules_file.empty()) {
     std::ifstream in(modules_file);
     if (!in) {

@@ -32,6 +32,7 @@ enum class Op : uint32_t {
   kModprobe = 21,  // control socket: payload = module name
   kLsmod = 22,     // control socket: the /proc/modules text
   kModinfo = 23,   // control socket: payload = module name or path; kmod's modinfo text
+  kCma = 24,       // control socket: the CMA areas, debugfs style (CmaDebugfsText)
 };
 
 struct RequestHeader {

@@ -24,6 +24,7 @@
 #include "base/check.h"
 #include "dmabuf/bufinfo.h"
 #include "heap/heap_ioctl.h"
+#include "mm/reserved_mem.h"
 #include "platform/scm.h"
 #include "platform/sys.h"
 #include "service/paths.h"
@@ -491,6 +492,11 @@ void Server::Serve(Client& client) {
       }
       case Op::kBufInfo: {
         std::string text = kernel_.BufInfo();
+        return reply(0, text.data(), text.size());
+      }
+      case Op::kCma: {
+        kernel_.Drain();
+        std::string text = CmaDebugfsText(kernel_.reserved());
         return reply(0, text.data(), text.size());
       }
       case Op::kInsmod:

@@ -2,6 +2,8 @@
 //   dmaheap run [--board B] -- CMD ARGS...   run CMD against a private daemon (shim + seccomp)
 //   dmaheap stats | barrier | bufinfo         ask the running daemon (control socket, root)
 //   dmaheap insmod PATH | rmmod NAME | modprobe NAME | lsmod | modinfo NAME   its modules
+//   dmaheap cma [--board B]                   CMA areas (the daemon's, or a freshly booted B)
+//   dmaheap board NAME|FILE                   what a board declares, placed, before booting it
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -22,7 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "board/board.h"
 #include "client/transport.h"
+#include "core/kernel.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/fd_passing.h"
 #include "service/paths.h"
@@ -79,6 +83,49 @@ int ControlCommand(Op op, const char* what, const std::string& arg = {}) {
     return 1;
   }
   std::fwrite(reply->data.data(), 1, reply->data.size(), stdout);
+  return 0;
+}
+
+// The daemon's CMA areas; with --board (or no daemon to ask) those of that board freshly booted
+// here.
+int CmaCommand(const std::string& board, bool board_given) {
+  if (!board_given) {
+    auto path = ControlSocketPath();
+    auto sock = path.ok() ? ConnectSocket(*path) : Result<UniqueFd>(Errno(ENOENT));
+    if (sock.ok()) {
+      auto reply = Call(sock->get(), Op::kCma, 0, nullptr, 0);
+      if (!reply.ok() || reply->status != 0) {
+        std::fprintf(stderr, "dmaheap cma: %s\n",
+                     std::strerror(reply.ok() ? reply->status : reply.error()));
+        return 1;
+      }
+      std::fwrite(reply->data.data(), 1, reply->data.size(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "dmaheap cma: no daemon to ask (%s); showing board '%s' as booted\n",
+                 std::strerror(sock.error()), board.c_str());
+  }
+  auto config = Kernel::ConfigForBoard(board);
+  if (!config.ok()) return 1;
+  auto kernel = Kernel::Boot(*config);
+  if (!kernel.ok()) {
+    std::fprintf(stderr, "dmaheap cma: board %s does not boot: %s\n", board.c_str(),
+                 std::strerror(kernel.error()));
+    return 1;
+  }
+  const std::string text = CmaDebugfsText((*kernel)->reserved());
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+int BoardCommand(const std::string& name_or_path) {
+  auto board = LoadBoard(name_or_path);
+  if (!board.ok()) return 1;
+  std::vector<std::string> log;
+  auto placed = PlaceReservedMemory(*board, &log);
+  if (!placed.ok()) return 1;
+  const std::string text = DescribeBoard(*board, *placed, log);
+  std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
 
@@ -225,7 +272,16 @@ int main(int argc, char** argv) {
   CLI::App* lsmod = app.add_subcommand("lsmod", "the daemon's modules, /proc/modules format");
   CLI::App* modinfo = app.add_subcommand("modinfo", "what a module declares");
   modinfo->add_option("name", module_arg, "module name or file")->required();
+  std::string cma_board = "default";
+  CLI::App* cma = app.add_subcommand("cma", "CMA areas: debugfs values and a map of each bitmap");
+  CLI::Option* cma_board_opt =
+      cma->add_option("--board", cma_board, "show this board freshly booted, not the daemon's");
+  std::string board_arg;
+  CLI::App* board_cmd = app.add_subcommand("board", "what a board declares, before booting it");
+  board_cmd->add_option("board", board_arg, "board name or .dtb file")->required();
   CLI11_PARSE(app, argc, argv);
+  if (*cma) return dmaheap::CmaCommand(cma_board, cma_board_opt->count() > 0);
+  if (*board_cmd) return dmaheap::BoardCommand(board_arg);
   if (*run) {
     std::vector<std::string> rest = run->remaining();
     command.insert(command.end(), rest.begin(), rest.end());

@@ -1,0 +1,93 @@
+// The kernel API's memory exports (include/dmaheap/kapi.h): CMA areas and reserved-memory
+// regions of the module's System. `struct cma` is a CmaRegion; `struct reserved_mem` entries are
+// built once per System, when a module first asks.
+
+#include <cstdio>
+#include <mutex>
+
+#include "dmaheap/kapi.h"
+#include "heap/dma_heap.h"
+#include "mm/reserved_mem.h"
+#include "module/export.h"
+#include "module/kapi_internal.h"
+
+namespace {
+
+dmaheap::CmaRegion* Region(struct cma* cma) { return reinterpret_cast<dmaheap::CmaRegion*>(cma); }
+const dmaheap::CmaRegion* Region(const struct cma* cma) {
+  return reinterpret_cast<const dmaheap::CmaRegion*>(cma);
+}
+struct cma* CCma(dmaheap::CmaRegion* region) { return reinterpret_cast<struct cma*>(region); }
+
+dmaheap::ReservedMemory* Reserved(struct dmaheap_module* module) {
+  dmaheap::HeapContext* context = dmaheap::ModuleHeapContext(module);
+  return context == nullptr ? nullptr : &context->reserved;
+}
+
+}  // namespace
+
+extern "C" {
+
+struct cma* dev_get_cma_area(struct dmaheap_module* module, struct device* dev) {
+  dmaheap::ReservedMemory* reserved = Reserved(module);
+  if (reserved == nullptr || dev != nullptr) return nullptr;
+  return CCma(reserved->default_cma());
+}
+EXPORT_SYMBOL_GPL(dev_get_cma_area);
+
+int cma_for_each_area(struct dmaheap_module* module, int (*it)(struct cma* cma, void* data),
+                      void* data) {
+  dmaheap::ReservedMemory* reserved = Reserved(module);
+  if (reserved == nullptr || it == nullptr) return -EINVAL;
+  for (dmaheap::CmaRegion& region : reserved->cma()) {
+    if (const int rc = it(CCma(&region), data); rc != 0) return rc;
+  }
+  return 0;
+}
+EXPORT_SYMBOL_GPL(cma_for_each_area);
+
+const char* cma_get_name(const struct cma* cma) {
+  return cma == nullptr ? nullptr : Region(cma)->area->name().c_str();
+}
+EXPORT_SYMBOL_GPL(cma_get_name);
+
+unsigned long cma_get_flags(const struct cma* cma) {
+  if (cma == nullptr) return 0;
+  return (Region(cma)->is_default ? CMA_FLAG_DEFAULT : 0) | (Region(cma)->heap ? CMA_FLAG_HEAP : 0);
+}
+EXPORT_SYMBOL_GPL(cma_get_flags);
+
+int cma_alloc(struct cma* cma, unsigned long count, unsigned int align, bool no_warn,
+              uint64_t* pfn) {
+  if (cma == nullptr || pfn == nullptr || count == 0) return -EINVAL;
+  dmaheap::CmaArea& area = *Region(cma)->area;
+  dmaheap::Result<uint64_t> r = area.Alloc(count, align);
+  if (!r.ok()) {
+    if (!no_warn) {
+      std::fprintf(stderr, "cma: __cma_alloc: %s: alloc failed, req-size: %lu pages, ret: %d\n",
+                   area.name().c_str(), count, -r.error());
+    }
+    return -r.error();
+  }
+  *pfn = *r;
+  return 0;
+}
+EXPORT_SYMBOL_GPL(cma_alloc);
+
+bool cma_release(struct cma* cma, uint64_t pfn, unsigned long count) {
+  return cma != nullptr && Region(cma)->area->Release(pfn, count);
+}
+EXPORT_SYMBOL_GPL(cma_release);
+
+int reserved_mem_for_each(struct dmaheap_module* module,
+                          int (*it)(const struct reserved_mem* rmem, void* data), void* data) {
+  dmaheap::ReservedMemory* reserved = Reserved(module);
+  if (reserved == nullptr || it == nullptr) return -EINVAL;
+  for (const reserved_mem& rmem : reserved->CRegions()) {
+    if (const int rc = it(&rmem, data); rc != 0) return rc;
+  }
+  return 0;
+}
+EXPORT_SYMBOL_GPL(reserved_mem_for_each);
+
+}  // extern "C"
