@@ -196,18 +196,18 @@ Result<void> ReadReservedMemory(const Fdt& fdt, Board& board) {
     return Refuse(EINVAL, fdt.source, "reserved-memory: root #size-cells and #address-cells "
                   "must match");
   }
-  const ReservedRegion* default_node = nullptr;
+  std::string default_node;  // the linux,cma-default node seen so far
   for (int node = fdt_first_subnode(fdt.blob, parent); node >= 0;
        node = fdt_next_subnode(fdt.blob, node)) {
     if (!fdt.Available(node)) continue;
     board.regions.push_back(TRY(ReadRegion(fdt, node)));
     const ReservedRegion& r = board.regions.back();
     if (!r.cma_default) continue;
-    if (default_node != nullptr) {
+    if (!default_node.empty()) {
       return Refuse(EINVAL, fdt.source, "reserved-memory nodes '%s' and '%s' are both "
-                    "linux,cma-default", default_node->name.c_str(), r.name.c_str());
+                    "linux,cma-default", default_node.c_str(), r.name.c_str());
     }
-    default_node = &r;
+    default_node = r.name;
   }
   return {};
 }
