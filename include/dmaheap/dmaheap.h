@@ -51,11 +51,23 @@ struct HeapStats {
 };
 
 // Modelled memory after all queued releases were processed.
+// One CMA area, as /sys/kernel/debug/cma/<name>/ shows it (counts in pages).
+struct CmaAreaStats {
+  std::string name;
+  uint64_t base_pfn = 0;
+  uint64_t count = 0;
+  unsigned order_per_bit = 0;
+  uint64_t used = 0;
+  uint64_t maxchunk = 0;  // the largest free run
+  bool is_default = false;
+};
+
 struct MemoryStats {
-  uint64_t total_pages = 0;
-  uint64_t free_pages = 0;
+  uint64_t total_pages = 0;  // RAM, reserved memory included
+  uint64_t free_pages = 0;   // free in the buddy allocator (reserved memory never is)
   std::array<uint64_t, 11> free_blocks{};  // per buddy order 0..10, like /proc/buddyinfo
   std::vector<HeapStats> heaps;
+  std::vector<CmaAreaStats> cma;  // in boot order
 };
 
 // A registered heap of one System; valid while the System lives.

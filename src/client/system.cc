@@ -70,6 +70,11 @@ MemoryStats System::Stats() {
     h.failures = c.failures.load();
     stats.heaps.push_back(std::move(h));
   }
+  for (const CmaRegion& region : kernel_->reserved().cma()) {
+    const CmaArea& a = *region.area;
+    stats.cma.push_back(CmaAreaStats{a.name(), a.base_pfn(), a.count(), a.order_per_bit(),
+                                     a.used(), a.maxchunk(), region.is_default});
+  }
   return stats;
 }
 
