@@ -1,0 +1,100 @@
+// `dmaheap board` and `dmaheap cma`: their output and their errors, run as programs.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "board_util.h"
+#include "daemon_fixture.h"
+
+namespace dmaheap {
+namespace {
+
+using testing_util::BoardDir;
+using testing_util::BoardDts;
+using testing_util::Daemon;
+using testing_util::DaemonAlloc;
+using testing_util::ReservedMemoryNode;
+using testing_util::RunProgram;
+
+const std::string kTool = DMAHEAP_TOOL_PATH;
+
+TEST(ToolBoardTest, BoardDescribesWhatABoardDeclaresPlaced) {
+  std::string out;
+  ASSERT_EQ(RunProgram({kTool, "board", "carveout-demo"}, {}, &out), 0) << out;
+  EXPECT_NE(out.find("model:      dmaheap carveout demo board\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("memory:     0x0000000040000000-0x000000007fffffff (1024 MiB)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  carveout@60000000        0x0000000060000000-0x0000000063ffffff "
+                     "   65536 KiB  no-map,heap\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  reserved                 0x000000007c000000-0x000000007fffffff "
+                     "   65536 KiB  cma,default  shared-dma-pool\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("modules.load: system_heap cma_heap carveout_heap\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("log: cma: Reserved 64 MiB at 0x000000007c000000\n"), std::string::npos)
+      << out;
+
+  ASSERT_EQ(RunProgram({kTool, "board", "hikey960"}, {}, &out), 0) << out;
+  EXPECT_NE(out.find("  /soc/dpe@e8600000  hisilicon,kirin960-dpe  memory-region=linux,cma  "
+                     "no-iommu  dma-bits=32\n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(ToolBoardTest, BoardErrorsNameTheFileAndTheProblem) {
+  std::string out;
+  EXPECT_EQ(RunProgram({kTool, "board", "nosuch"}, {{"DMAHEAP_BOARD_PATH", "/nowhere"}}, &out), 1);
+  EXPECT_NE(out.find("dmaheap: board nosuch: not found (looked for nosuch.dtb in /nowhere:"),
+            std::string::npos)
+      << out;
+  BoardDir dir;
+  const std::string dtb = dir.Write(
+      "bad", BoardDts(ReservedMemoryNode("a@50000000 { reg = <0x0 0x50000000 0x0 0x200000>; };\n"
+                                         "b@50100000 { reg = <0x0 0x50100000 0x0 0x200000>; };")));
+  ASSERT_NE(dtb, "");
+  EXPECT_EQ(RunProgram({kTool, "board", dtb}, {}, &out), 1);
+  EXPECT_EQ(out, "dmaheap: board " + dtb +
+                     ": reserved-memory nodes 'a@50000000' and 'b@50100000' overlap\n");
+  EXPECT_EQ(RunProgram({kTool, "board", "/etc/hostname"}, {}, &out), 1);
+  EXPECT_NE(out.find("dmaheap: board /etc/hostname: "), std::string::npos) << out;
+}
+
+TEST(ToolBoardTest, CmaShowsABootedBoardOrTheDaemonsAreas) {
+  std::string out;
+  ASSERT_EQ(RunProgram({kTool, "cma", "--board", "hikey960"}, {}, &out), 0) << out;
+  EXPECT_EQ(out,
+            "linux,cma/base_pfn: 753664\n"
+            "linux,cma/count: 32768\n"
+            "linux,cma/order_per_bit: 0\n"
+            "linux,cma/used: 0\n"
+            "linux,cma/maxchunk: 32768\n"
+            "linux,cma/map: [" + std::string(64, '.') + "] 512 pages a cell\n");
+  ASSERT_EQ(RunProgram({kTool, "cma", "--board", "db845c"}, {}, &out), 0) << out;
+  EXPECT_EQ(out, "") << "no CMA area on db845c";
+
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  auto sock = ConnectSocket(d.dir() + "/default_cma_region");
+  ASSERT_TRUE(sock.ok());
+  auto held = DaemonAlloc(sock->get(), uint64_t{32} << 20);  // the first quarter of the area
+  ASSERT_TRUE(held.ok());
+  ASSERT_EQ(RunProgram({kTool, "cma"}, d.Env(), &out), 0) << out;
+  EXPECT_NE(out.find("linux,cma/used: 8192\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("linux,cma/map: [" + std::string(16, '#') + std::string(48, '.') + "]"),
+            std::string::npos)
+      << out;
+
+  // No daemon to ask: the board named, freshly booted, with a note saying so.
+  d.Stop();
+  ASSERT_EQ(RunProgram({kTool, "cma"}, d.Env(), &out), 0) << out;
+  EXPECT_NE(out.find("dmaheap cma: no daemon to ask"), std::string::npos) << out;
+  EXPECT_NE(out.find("linux,cma/used: 0\n"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace dmaheap
