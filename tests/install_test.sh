@@ -17,7 +17,8 @@ libdir=$(dirname "$(find "$prefix" -name libdmaheap.so -print -quit)")
 for f in "$prefix/bin/dmaheapd" "$prefix/bin/dmaheap" "$libdir/libdmaheap_preload.so" \
          "$prefix/include/dmaheap/dmaheap.h" "$libdir/pkgconfig/dmaheap.pc" \
          "$libdir/cmake/dmaheap/dmaheapConfig.cmake" "$libdir/systemd/system/dmaheapd.service" \
-         "$libdir/dmaheap/modules/system_heap.so"; do
+         "$libdir/dmaheap/modules/system_heap.so" "$libdir/dmaheap/modules/cma_heap.so" \
+         "$libdir/dmaheap/modules/carveout_heap.so"; do
   [ -e "$f" ] || { echo "missing from the install: $f"; exit 1; }
 done
 
@@ -33,6 +34,14 @@ for p in $(pgrep -x dmaheapd); do
 done
 [ -n "$daemon_pid" ] || { echo "the installed dmaheapd is not running"; cat "$prefix/daemon.log"; exit 1; }
 [ -S "$DMAHEAP_DIR/system" ]
+# The default board, found beside the installed library: its CMA heaps are there too.
+[ -S "$DMAHEAP_DIR/default_cma_region" ] && [ -S "$DMAHEAP_DIR/linux,cma" ]
+for b in default hikey960 db845c carveout-demo; do
+  [ -e "$libdir/dmaheap/boards/$b.dtb" ] && [ -e "$libdir/dmaheap/boards/$b.modules.load" ] ||
+    { echo "missing from the install: board $b"; exit 1; }
+done
+"$prefix/bin/dmaheap" board db845c | grep -q "^modules.load: system_heap$"
+"$prefix/bin/dmaheap" cma | grep -q "^linux,cma/used: 0$"
 LD_PRELOAD=$libdir/libdmaheap_preload.so "$conformance" >"$prefix/shim.log" 2>&1 || { cat "$prefix/shim.log"; exit 1; }
 "$prefix/bin/dmaheap" stats | grep -q "heap system buffers 0"
 kill "$daemon_pid"; daemon_pid=
