@@ -89,6 +89,10 @@ TEST(ToolBoardTest, CmaShowsABootedBoardOrTheDaemonsAreas) {
             std::string::npos)
       << out;
 
+  ASSERT_EQ(RunProgram({kTool, "cma", "--bitmap"}, d.Env(), &out), 0) << out;
+  EXPECT_NE(out.find("linux,cma/bitmap: 4294967295 "), std::string::npos) << out;
+  EXPECT_NE(out.find(" 4294967295 0 "), std::string::npos) << "256 full words, then free";
+
   // No daemon to ask: the board named, freshly booted, with a note saying so.
   d.Stop();
   ASSERT_EQ(RunProgram({kTool, "cma"}, d.Env(), &out), 0) << out;

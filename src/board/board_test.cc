@@ -337,7 +337,7 @@ TEST(ReservedMemoryTest, CmaDebugfsTextShowsUseAndMap) {
   CmaArea& area = *reserved->cma()[0].area;
   ASSERT_TRUE(area.Alloc(4096, 8).ok());  // the first quarter
   ASSERT_TRUE(area.Alloc(100, 0).ok());   // part of the next cell
-  const std::string text = CmaDebugfsText(*reserved, 16);
+  const std::string text = CmaDebugfsText(*reserved, false, 16);
   EXPECT_EQ(text,
             "reserved/base_pfn: 507904\n"
             "reserved/count: 16384\n"
@@ -345,6 +345,15 @@ TEST(ReservedMemoryTest, CmaDebugfsTextShowsUseAndMap) {
             "reserved/used: 4196\n"
             "reserved/maxchunk: 12188\n"
             "reserved/map: [####+...........] 1024 pages a cell\n");
+  const std::string with_bitmap = CmaDebugfsText(*reserved, true, 16);
+  const size_t at = with_bitmap.find("reserved/bitmap: ");
+  ASSERT_NE(at, std::string::npos);
+  // 4196 pages used from the start: 131 full words, then 4 bits; 512 words in all.
+  std::string expect = "reserved/bitmap:";
+  for (int i = 0; i < 131; ++i) expect += " 4294967295";
+  expect += " 15";
+  for (int i = 132; i < 512; ++i) expect += " 0";
+  EXPECT_EQ(with_bitmap.substr(at), expect + "\n");
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ CmaRegion* ReservedMemory::default_cma() {
   return nullptr;
 }
 
-std::string CmaDebugfsText(const ReservedMemory& reserved, size_t cells) {
+std::string CmaDebugfsText(const ReservedMemory& reserved, bool bitmap, size_t cells) {
   std::string out;
   char line[256];
   for (const CmaRegion& region : reserved.cma()) {
@@ -89,6 +89,10 @@ std::string CmaDebugfsText(const ReservedMemory& reserved, size_t cells) {
     std::snprintf(line, sizeof(line), "%s/map: [%s] %" PRIu64 " pages a cell\n", n, map.c_str(),
                   per_cell << a.order_per_bit());
     out += line;
+    if (!bitmap) continue;
+    out += a.name() + "/bitmap:";
+    for (uint32_t w : words) out += " " + std::to_string(w);
+    out += "\n";
   }
   return out;
 }

@@ -88,8 +88,9 @@ class ReservedMemory {
 
 // Each area as `grep -r . /sys/kernel/debug/cma/` shows it ("NAME/used: 2048", decimal), then
 // a picture of its bitmap: "NAME/map: [##+...]" with `cells` characters, '#' all used, '+' some
-// used, '.' free. "" when there are no areas.
-std::string CmaDebugfsText(const ReservedMemory& reserved, size_t cells = 64);
+// used, '.' free. With `bitmap`, also debugfs's "NAME/bitmap: " line (the bitmap as u32 words,
+// decimal, space-separated). "" when there are no areas.
+std::string CmaDebugfsText(const ReservedMemory& reserved, bool bitmap = false, size_t cells = 64);
 
 }  // namespace dmaheap
 

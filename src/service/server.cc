@@ -496,7 +496,9 @@ void Server::Serve(Client& client) {
       }
       case Op::kCma: {
         kernel_.Drain();
-        std::string text = CmaDebugfsText(kernel_.reserved());
+        const bool bitmap =
+            std::string_view(reinterpret_cast<const char*>(payload), h.len) == "bitmap";
+        std::string text = CmaDebugfsText(kernel_.reserved(), bitmap);
         return reply(0, text.data(), text.size());
       }
       case Op::kInsmod:

@@ -88,12 +88,13 @@ int ControlCommand(Op op, const char* what, const std::string& arg = {}) {
 
 // The daemon's CMA areas; with --board (or no daemon to ask) those of that board freshly booted
 // here.
-int CmaCommand(const std::string& board, bool board_given) {
+int CmaCommand(const std::string& board, bool board_given, bool bitmap) {
   if (!board_given) {
     auto path = ControlSocketPath();
     auto sock = path.ok() ? ConnectSocket(*path) : Result<UniqueFd>(Errno(ENOENT));
     if (sock.ok()) {
-      auto reply = Call(sock->get(), Op::kCma, 0, nullptr, 0);
+      const std::string arg = bitmap ? "bitmap" : "";
+      auto reply = Call(sock->get(), Op::kCma, 0, arg.data(), arg.size());
       if (!reply.ok() || reply->status != 0) {
         std::fprintf(stderr, "dmaheap cma: %s\n",
                      std::strerror(reply.ok() ? reply->status : reply.error()));
@@ -113,7 +114,7 @@ int CmaCommand(const std::string& board, bool board_given) {
                  std::strerror(kernel.error()));
     return 1;
   }
-  const std::string text = CmaDebugfsText((*kernel)->reserved());
+  const std::string text = CmaDebugfsText((*kernel)->reserved(), bitmap);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
@@ -276,11 +277,13 @@ int main(int argc, char** argv) {
   CLI::App* cma = app.add_subcommand("cma", "CMA areas: debugfs values and a map of each bitmap");
   CLI::Option* cma_board_opt =
       cma->add_option("--board", cma_board, "show this board freshly booted, not the daemon's");
+  bool cma_bitmap = false;
+  cma->add_flag("--bitmap", cma_bitmap, "also debugfs's bitmap file (u32 words, decimal)");
   std::string board_arg;
   CLI::App* board_cmd = app.add_subcommand("board", "what a board declares, before booting it");
   board_cmd->add_option("board", board_arg, "board name or .dtb file")->required();
   CLI11_PARSE(app, argc, argv);
-  if (*cma) return dmaheap::CmaCommand(cma_board, cma_board_opt->count() > 0);
+  if (*cma) return dmaheap::CmaCommand(cma_board, cma_board_opt->count() > 0, cma_bitmap);
   if (*board_cmd) return dmaheap::BoardCommand(board_arg);
   if (*run) {
     std::vector<std::string> rest = run->remaining();
