@@ -87,7 +87,8 @@ class System {
   System& operator=(const System&) = delete;
   ~System();
 
-  // Boots modelled RAM and the heaps (today: "system"). EINVAL for empty or unaligned RAM.
+  // Boots modelled RAM and the heaps: a board's (options.board), else options.modules on
+  // options.ram_bytes. EINVAL for empty or unaligned RAM; a board's errors (see BootOptions).
   static Result<std::unique_ptr<System>> Boot(const BootOptions& options = {});
 
   std::vector<std::string> HeapNames() const;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -38,20 +39,25 @@ Result<UniqueFd> MemfdCreate(const char* name) {
   return UniqueFd(fd);
 }
 
+// The core's own file operations on buffer memfds are raw system calls: in a program running
+// under the preload shim, libc's ftruncate/fallocate/mmap are the shim's, which answer for
+// buffer fds as the kernel answers for a dma-buf (EINVAL, ENODEV) — right for the program, wrong
+// for the library committing a buffer it just received.
 Result<void> Ftruncate(int fd, uint64_t size) {
-  if (RetryEintr([&] { return ::ftruncate(fd, static_cast<off_t>(size)); }) != 0)
+  if (RetryEintr([&] { return static_cast<int>(::syscall(SYS_ftruncate, fd, size)); }) != 0)
     return LastError();
   return {};
 }
 
 Result<void> Fallocate(int fd, uint64_t size) {
-  if (RetryEintr([&] { return ::fallocate(fd, 0, 0, static_cast<off_t>(size)); }) != 0)
+  if (RetryEintr([&] { return static_cast<int>(::syscall(SYS_fallocate, fd, 0, 0, size)); }) != 0)
     return Errno(errno == ENOSPC ? ENOMEM : errno);
   return {};
 }
 
 Result<void> PopulateHuge(int fd, uint64_t size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* p = reinterpret_cast<void*>(
+      ::syscall(SYS_mmap, nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
   if (p == MAP_FAILED) return LastError();
   ::madvise(p, size, MADV_HUGEPAGE);  // advisory: 4 KiB pages still work without it
   int rc = RetryEintr([&] { return ::madvise(p, size, MADV_POPULATE_WRITE); });

@@ -1,0 +1,64 @@
+// dmaheap::Client: one way to reach DMA-BUF heaps on any machine. Backends, chosen in order:
+//   kernel    the kernel's own heaps, when /sys/class/dma_heap exists: /dev/dma_heap/<name>
+//   daemon    a running dmaheapd, when its heap directory ($DMAHEAP_DIR, else /run/dma_heap for
+//             root, else $XDG_RUNTIME_DIR/dma_heap) holds heap sockets
+//   embedded  a System booted in this process from a board ($DMAHEAP_BOARD, else "default")
+// $DMAHEAP_BACKEND=kernel|daemon|embedded forces one; so does ClientOptions::backend (which wins).
+//
+// Buffers are fds whichever backend made them: map them with Mapping, bracket CPU access with
+// CpuAccess (both in dmaheap.h), pass them to other processes. Thread-safe.
+//
+// C++17-compatible.
+#ifndef DMAHEAP_CLIENT_H
+#define DMAHEAP_CLIENT_H
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dmaheap/dmaheap.h"
+
+namespace dmaheap {
+
+enum class Backend { kKernel, kDaemon, kEmbedded };
+
+// "kernel", "daemon", "embedded".
+const char* BackendName(Backend backend);
+
+struct ClientOptions {
+  std::optional<Backend> backend;  // unset: $DMAHEAP_BACKEND, else the first that is there
+  std::string board;               // embedded: the board to boot; "" = $DMAHEAP_BOARD or "default"
+};
+
+class Client {
+ public:
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  virtual ~Client();
+
+  // EINVAL for an unknown $DMAHEAP_BACKEND; a forced kernel backend without /dev/dma_heap or a
+  // forced daemon backend without a heap directory: ENOENT; embedded: the board's boot errors.
+  static Result<std::unique_ptr<Client>> Open(const ClientOptions& options = {});
+
+  virtual Backend backend() const = 0;
+  // The heaps, as `ls /dev/dma_heap` would list them (sorted).
+  virtual std::vector<std::string> HeapNames() = 0;
+  // DMA_HEAP_IOCTL_ALLOC on the heap: the kernel's errnos (EINVAL, ENOMEM); ENOENT for a heap
+  // that does not exist; ENODEV when the daemon is gone.
+  virtual Result<UniqueFd> Allocate(std::string_view heap, uint64_t len,
+                                    uint32_t fd_flags = kDefaultFdFlags,
+                                    uint64_t heap_flags = 0) = 0;
+  // DMA_BUF_SET_NAME (at most 31 bytes, else EINVAL as the kernel answers).
+  virtual Result<void> SetName(int buffer_fd, std::string_view name) = 0;
+  // The embedded backend's System (stats, bufinfo, modules); null for the others.
+  virtual System* embedded() { return nullptr; }
+
+ protected:
+  Client() = default;
+};
+
+}  // namespace dmaheap
+
+#endif  // DMAHEAP_CLIENT_H
