@@ -15,15 +15,20 @@ std::string FdLinkTarget(int fd) {
   return std::string(target, static_cast<size_t>(n));
 }
 
-bool BufferHeapOfFd(int fd, std::string* heap) {
-  const std::string target = FdLinkTarget(fd);
-  std::string_view rest(target);
+std::string HeapOfLinkTarget(std::string_view target) {
   constexpr std::string_view kPrefix(kBufferLinkPrefix);
-  if (rest.substr(0, kPrefix.size()) != kPrefix) return false;
-  rest.remove_prefix(kPrefix.size());
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  if (heap != nullptr) *heap = std::string(rest.substr(0, colon));
+  if (target.substr(0, kPrefix.size()) != kPrefix) return {};
+  target.remove_prefix(kPrefix.size());
+  target = target.substr(0, target.find(' '));  // " (deleted)"
+  const size_t colon = target.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  return std::string(target.substr(0, colon));
+}
+
+bool BufferHeapOfFd(int fd, std::string* heap) {
+  std::string name = HeapOfLinkTarget(FdLinkTarget(fd));
+  if (name.empty()) return false;
+  if (heap != nullptr) *heap = std::move(name);
   return true;
 }
 

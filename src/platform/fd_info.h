@@ -4,10 +4,15 @@
 #define DMAHEAP_SRC_PLATFORM_FD_INFO_H
 
 #include <string>
+#include <string_view>
 
 namespace dmaheap::sys {
 
 inline constexpr char kBufferLinkPrefix[] = "/memfd:dmaheap:";
+
+// The heap a buffer's link target names ("/memfd:dmaheap:<heap>:<id> (deleted)", as
+// /proc/PID/fd and /proc/PID/maps show it), or "" for anything else.
+std::string HeapOfLinkTarget(std::string_view target);
 
 // readlink("/proc/self/fd/N"); empty when `fd` is not open.
 std::string FdLinkTarget(int fd);

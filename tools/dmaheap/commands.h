@@ -1,0 +1,39 @@
+// The dmaheap tool's commands. Each returns the process exit code: 0 done, 1 failed (with a
+// message on stderr naming what failed), 2 usage.
+#ifndef DMAHEAP_TOOLS_DMAHEAP_COMMANDS_H
+#define DMAHEAP_TOOLS_DMAHEAP_COMMANDS_H
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "service/protocol.h"
+
+namespace dmaheap {
+
+// Read-only views come from the running daemon, else from `board` booted in this process
+// ($DMAHEAP_BOARD, else "default"), with a note on stderr saying so.
+struct ViewOptions {
+  bool json = false;
+  std::string board;  // "": $DMAHEAP_BOARD or "default"
+  bool board_given = false;  // --board: that board, never the daemon
+};
+
+int Run(const std::string& board, std::vector<std::string> command);
+
+int HeapsCommand(const ViewOptions& view);
+int AllocCommand(const std::string& heap, const std::string& size, bool hold, bool json);
+int BufinfoCommand(const ViewOptions& view);
+int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json);
+int LsmodCommand(const ViewOptions& view);
+int ModinfoCommand(const std::string& name, const ViewOptions& view);
+int CmaCommand(const ViewOptions& view, bool bitmap);
+int BoardCommand(const std::string& name_or_path);
+int DoctorCommand();
+// Daemon-only requests (stats, barrier, insmod, rmmod, modprobe).
+int ControlCommand(Op op, const char* what, const std::string& arg = {});
+
+}  // namespace dmaheap
+
+#endif  // DMAHEAP_TOOLS_DMAHEAP_COMMANDS_H

@@ -1,0 +1,170 @@
+// `dmaheap run`: a private daemon, CMD under the preload shim and the seccomp supervisor.
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "dmaheap/dmaheap.h"
+#include "dmaheap/fd_passing.h"
+#include "supervisor.h"
+
+namespace dmaheap {
+namespace {
+
+std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+std::string SelfDir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  return DirOf(buf);
+}
+
+// Data lives beside libdmaheap.so, wherever it is installed (or in the build tree).
+std::string LibDir() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&BufferIoctl), &info) == 0 || info.dli_fname == nullptr)
+    return SelfDir();
+  char real[4096];
+  if (::realpath(info.dli_fname, real) == nullptr) return SelfDir();
+  return DirOf(real);
+}
+
+pid_t g_target = -1;
+void Forward(int sig) {
+  if (g_target > 0) ::kill(g_target, sig);
+}
+
+int RemoveEntry(const char* path, const struct stat*, int, FTW*) { return ::remove(path); }
+
+// Waits for READY=1 on `notify_fd` while `pid` lives.
+bool WaitReady(int notify_fd, pid_t pid) {
+  for (int waited = 0; waited < 30000; waited += 100) {
+    pollfd p{notify_fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      char msg[128] = {};
+      if (::recv(notify_fd, msg, sizeof(msg) - 1, 0) > 0 && std::strstr(msg, "READY=1"))
+        return true;
+    }
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+int Run(const std::string& board, std::vector<std::string> command) {
+  if (command.empty()) {
+    std::fprintf(stderr, "dmaheap run: no command (dmaheap run [--board B] -- CMD ARGS...)\n");
+    return 2;
+  }
+  // A short private directory: socket paths must fit 108 bytes.
+  char tmpl[] = "/tmp/dh.XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    std::perror("dmaheap run: mkdtemp");
+    return 1;
+  }
+  const std::string root = tmpl;
+  ::chmod(root.c_str(), 0755);
+  const std::string dir = root + "/h", control = root + "/h.ctl", notify = root + "/n";
+  const std::string daemon_path = SelfDir() + "/dmaheapd";
+  const std::string shim_path = LibDir() + "/libdmaheap_preload.so";
+
+  UniqueFd notify_sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, notify.c_str());
+  ::bind(notify_sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+
+  auto cleanup = [&] { ::nftw(root.c_str(), RemoveEntry, 8, FTW_DEPTH | FTW_PHYS); };
+  const pid_t parent = ::getpid();
+  pid_t daemon = ::fork();
+  if (daemon == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) _exit(1);
+    ::setenv("DMAHEAP_DIR", dir.c_str(), 1);
+    ::setenv("DMAHEAP_CONTROL", control.c_str(), 1);
+    ::setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+    ::execl(daemon_path.c_str(), daemon_path.c_str(), "--foreground", "--board", board.c_str(),
+            nullptr);
+    std::fprintf(stderr, "dmaheap run: cannot start %s: %s\n", daemon_path.c_str(),
+                 std::strerror(errno));
+    _exit(127);
+  }
+  auto stop_daemon = [&] {
+    if (daemon > 0) {
+      ::kill(daemon, SIGTERM);
+      ::waitpid(daemon, nullptr, 0);
+    }
+    cleanup();
+  };
+  if (daemon < 0 || !WaitReady(notify_sock.get(), daemon)) {
+    std::fprintf(stderr, "dmaheap run: the private daemon did not start\n");
+    stop_daemon();
+    return 1;
+  }
+
+  int sv[2];
+  ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+  g_target = ::fork();
+  if (g_target == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::setenv("DMAHEAP_DIR", dir.c_str(), 1);
+    ::setenv("DMAHEAP_CONTROL", control.c_str(), 1);
+    std::string preload = shim_path;
+    if (const char* old = ::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
+      preload += std::string(":") + old;
+    ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    Result<int> filter = InstallSupervisedFilter();
+    if (!filter.ok()) {
+      std::fprintf(stderr, "dmaheap run: seccomp filter: %s\n", std::strerror(filter.error()));
+      _exit(126);
+    }
+    char tag = 'n';
+    if (!SendFd(sv[1], *filter, &tag, 1).ok()) _exit(126);
+    ::close(*filter);
+    std::vector<char*> argv;
+    for (auto& a : command) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "dmaheap run: %s: %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  ::close(sv[1]);
+  ::signal(SIGINT, Forward);
+  ::signal(SIGTERM, Forward);
+  ::signal(SIGHUP, Forward);
+  char tag;
+  Result<ReceivedFd> notify_fd = RecvFd(sv[0], &tag, 1);
+  ::close(sv[0]);
+  if (notify_fd.ok() && notify_fd->fd) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, g_target, 0)));
+    (void)Supervise(notify_fd->fd.get(), pidfd.get(), dir);
+  }
+  int status = 0;
+  while (::waitpid(g_target, &status, 0) < 0 && errno == EINTR) {
+  }
+  stop_daemon();
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace dmaheap
