@@ -53,4 +53,12 @@ cc -o "$prefix/consumer" "$src/tests/install/consumer.c" $(pkg-config --cflags -
 cmake -S "$src/tests/install" -B "$prefix/cmake-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 ninja -C "$prefix/cmake-consumer" >/dev/null
 "$prefix/cmake-consumer/consumer" | grep -q "allocated"
+# The libdmabufheap drop-in, as Android code builds against it: its header directory, -ldmabufheap.
+[ -e "$prefix/include/BufferAllocator/BufferAllocator.h" ] && [ -e "$prefix/include/BufferAllocator/BufferAllocatorWrapper.h" ]
+c++ -std=c++17 -Wall -Werror -o "$prefix/bufalloc" "$src/tests/libdmabufheap/compat_check.cc" \
+    -I"$prefix/include" -L"$libdir" -ldmabufheap -Wl,-rpath,"$libdir"
+DMAHEAP_BACKEND=embedded "$prefix/bufalloc" | grep -q "compat_check: 0 failure(s)"
+cc -Wall -Werror -o "$prefix/bufalloc_c" "$src/tests/libdmabufheap/compat_check.c" \
+    -I"$prefix/include" -L"$libdir" -ldmabufheap -Wl,-rpath,"$libdir"
+DMAHEAP_BACKEND=embedded "$prefix/bufalloc_c" | grep -q "compat_check_c: 0 failure(s)"
 echo "install test: ok"
