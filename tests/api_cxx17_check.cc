@@ -1,5 +1,6 @@
 // Compiled with -std=c++17 -Werror: the public C++ API must stay usable from C++17 code.
 #include "dmaheap/c/dmaheap.h"
+#include "dmaheap/client.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/fd_passing.h"
 #include "dmaheap/uapi/linux/dma-buf.h"

@@ -22,7 +22,8 @@
 
 namespace dmaheap {
 
-enum class Backend { kKernel, kDaemon, kEmbedded };
+// The values are the C ABI's DMAHEAP_BACKEND_* (dmaheap/c/dmaheap.h).
+enum class Backend { kKernel = 0, kDaemon = 1, kEmbedded = 2 };
 
 // "kernel", "daemon", "embedded".
 const char* BackendName(Backend backend);

@@ -6,13 +6,24 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <string>
+#include <vector>
 
+#include "dmaheap/client.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 
 struct dmaheap_system {
   std::unique_ptr<dmaheap::System> system;
 };
+
+struct dmaheap_client {
+  std::unique_ptr<dmaheap::Client> client;
+};
+
+static_assert(static_cast<int>(dmaheap::Backend::kKernel) == DMAHEAP_BACKEND_KERNEL);
+static_assert(static_cast<int>(dmaheap::Backend::kDaemon) == DMAHEAP_BACKEND_DAEMON);
+static_assert(static_cast<int>(dmaheap::Backend::kEmbedded) == DMAHEAP_BACKEND_EMBEDDED);
 
 namespace {
 
@@ -26,6 +37,14 @@ int Guard(F&& body) noexcept {
   } catch (...) {
     return -EIO;
   }
+}
+
+// names[index] NUL-terminated into name[len]: -ENOENT past the end, -ERANGE when it does not fit.
+int CopyName(const std::vector<std::string>& names, size_t index, char* name, size_t len) {
+  if (index >= names.size()) return -ENOENT;
+  if (names[index].size() + 1 > len) return -ERANGE;
+  std::memcpy(name, names[index].c_str(), names[index].size() + 1);
+  return 0;
 }
 
 int Sync(int fd, uint64_t direction, uint64_t phase) noexcept {
@@ -49,6 +68,18 @@ int dmaheap_system_boot(uint64_t ram_bytes, dmaheap_system** out) noexcept {
   });
 }
 
+int dmaheap_system_boot_board(const char* board, dmaheap_system** out) noexcept {
+  if (board == nullptr || out == nullptr) return -EINVAL;
+  return Guard([&] {
+    dmaheap::BootOptions options;
+    options.board = board;
+    auto sys = dmaheap::System::Boot(options);
+    if (!sys.ok()) return -sys.error();
+    *out = new dmaheap_system{std::move(sys).value()};
+    return 0;
+  });
+}
+
 void dmaheap_system_destroy(dmaheap_system* sys) noexcept { delete sys; }
 
 int dmaheap_heap_count(dmaheap_system* sys, size_t* count) noexcept {
@@ -61,13 +92,7 @@ int dmaheap_heap_count(dmaheap_system* sys, size_t* count) noexcept {
 
 int dmaheap_heap_name(dmaheap_system* sys, size_t index, char* name, size_t len) noexcept {
   if (sys == nullptr || name == nullptr) return -EINVAL;
-  return Guard([&] {
-    std::vector<std::string> names = sys->system->HeapNames();
-    if (index >= names.size()) return -ENOENT;
-    if (names[index].size() + 1 > len) return -ERANGE;
-    std::memcpy(name, names[index].c_str(), names[index].size() + 1);
-    return 0;
-  });
+  return Guard([&] { return CopyName(sys->system->HeapNames(), index, name, len); });
 }
 
 int dmaheap_alloc(dmaheap_system* sys, const char* heap, uint64_t len, uint32_t fd_flags,
@@ -130,6 +155,57 @@ int dmaheap_bufinfo(dmaheap_system* sys, char* buf, size_t len, size_t* needed) 
     std::memcpy(buf, text.c_str(), text.size() + 1);
     return 0;
   });
+}
+
+int dmaheap_client_open(int backend, const char* board, dmaheap_client** out) noexcept {
+  if (out == nullptr || backend < DMAHEAP_BACKEND_AUTO || backend > DMAHEAP_BACKEND_EMBEDDED)
+    return -EINVAL;
+  return Guard([&] {
+    dmaheap::ClientOptions options;
+    if (backend != DMAHEAP_BACKEND_AUTO) options.backend = static_cast<dmaheap::Backend>(backend);
+    if (board != nullptr) options.board = board;
+    auto client = dmaheap::Client::Open(options);
+    if (!client.ok()) return -client.error();
+    *out = new dmaheap_client{std::move(client).value()};
+    return 0;
+  });
+}
+
+void dmaheap_client_close(dmaheap_client* client) noexcept { delete client; }
+
+int dmaheap_client_backend(dmaheap_client* client) noexcept {
+  if (client == nullptr) return -EINVAL;
+  return static_cast<int>(client->client->backend());
+}
+
+int dmaheap_client_heap_count(dmaheap_client* client, size_t* count) noexcept {
+  if (client == nullptr || count == nullptr) return -EINVAL;
+  return Guard([&] {
+    *count = client->client->HeapNames().size();
+    return 0;
+  });
+}
+
+int dmaheap_client_heap_name(dmaheap_client* client, size_t index, char* name,
+                             size_t len) noexcept {
+  if (client == nullptr || name == nullptr) return -EINVAL;
+  return Guard([&] { return CopyName(client->client->HeapNames(), index, name, len); });
+}
+
+int dmaheap_client_alloc(dmaheap_client* client, const char* heap, uint64_t len,
+                         uint32_t fd_flags, uint64_t heap_flags, int* out_fd) noexcept {
+  if (client == nullptr || heap == nullptr || out_fd == nullptr) return -EINVAL;
+  return Guard([&] {
+    auto fd = client->client->Allocate(heap, len, fd_flags, heap_flags);
+    if (!fd.ok()) return -fd.error();
+    *out_fd = fd->release();
+    return 0;
+  });
+}
+
+int dmaheap_client_set_name(dmaheap_client* client, int fd, const char* name) noexcept {
+  if (client == nullptr || name == nullptr) return -EINVAL;
+  return Guard([&] { return dmaheap::ToNegErrno(client->client->SetName(fd, name)); });
 }
 
 }  // extern "C"

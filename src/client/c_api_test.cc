@@ -67,4 +67,38 @@ TEST(CApiTest, ErrorsAreNegativeErrno) {
   dmaheap_system_destroy(sys);
 }
 
+TEST(CApiTest, BoardsAndClients) {
+  dmaheap_system* sys = nullptr;
+  ASSERT_EQ(dmaheap_system_boot_board("hikey960", &sys), 0);
+  size_t count = 0;
+  ASSERT_EQ(dmaheap_heap_count(sys, &count), 0);
+  EXPECT_EQ(count, 3u);
+  dmaheap_system_destroy(sys);
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(dmaheap_system_boot_board("nosuch", &sys), -ENOENT);
+  testing::internal::GetCapturedStderr();
+
+  dmaheap_client* client = nullptr;
+  EXPECT_EQ(dmaheap_client_open(7, nullptr, &client), -EINVAL);
+  EXPECT_EQ(dmaheap_client_open(DMAHEAP_BACKEND_EMBEDDED, nullptr, nullptr), -EINVAL);
+  ASSERT_EQ(dmaheap_client_open(DMAHEAP_BACKEND_EMBEDDED, "db845c", &client), 0);
+  EXPECT_EQ(dmaheap_client_backend(client), DMAHEAP_BACKEND_EMBEDDED);
+  ASSERT_EQ(dmaheap_client_heap_count(client, &count), 0);
+  EXPECT_EQ(count, 1u);
+  char name[16];
+  EXPECT_EQ(dmaheap_client_heap_name(client, 0, name, sizeof(name)), 0);
+  EXPECT_STREQ(name, "system");
+  EXPECT_EQ(dmaheap_client_heap_name(client, 1, name, sizeof(name)), -ENOENT);
+  int fd = -1;
+  EXPECT_EQ(dmaheap_client_alloc(client, "linux,cma", 4096, O_RDWR | O_CLOEXEC, 0, &fd), -ENOENT)
+      << "db845c has no CMA heap";
+  EXPECT_EQ(dmaheap_client_alloc(client, "system", 0, O_RDWR | O_CLOEXEC, 0, &fd), -EINVAL);
+  ASSERT_EQ(dmaheap_client_alloc(client, "system", 4096, O_RDWR | O_CLOEXEC, 0, &fd), 0);
+  EXPECT_EQ(dmaheap_client_set_name(client, fd, "c-named"), 0);
+  EXPECT_EQ(dmaheap_client_set_name(client, fd, "0123456789012345678901234567890123"), -EINVAL);
+  close(fd);
+  EXPECT_EQ(dmaheap_client_backend(nullptr), -EINVAL);
+  dmaheap_client_close(client);
+}
+
 }  // namespace

@@ -19,6 +19,9 @@ typedef struct dmaheap_system dmaheap_system;
 
 /* Boots a System with `ram_bytes` of modelled RAM (page-aligned) and its heaps. */
 int dmaheap_system_boot(uint64_t ram_bytes, dmaheap_system **out) DMAHEAP_NOEXCEPT;
+/* Boots a System from a board: a name ($DMAHEAP_BOARD_PATH, then dmaheap/boards beside
+ * libdmaheap.so) or a .dtb path. -ENOENT for an unknown board, the board's errors otherwise. */
+int dmaheap_system_boot_board(const char *board, dmaheap_system **out) DMAHEAP_NOEXCEPT;
 /* Shuts it down; buffers still held elsewhere keep their memory but are no longer accounted. */
 void dmaheap_system_destroy(dmaheap_system *sys) DMAHEAP_NOEXCEPT;
 
@@ -51,6 +54,28 @@ int dmaheap_memory(dmaheap_system *sys, uint64_t *total_pages, uint64_t *free_pa
 /* The bufinfo text, NUL-terminated, into `buf`; *needed gets its size including the NUL
  * (-ERANGE and nothing copied when `len` is smaller). */
 int dmaheap_bufinfo(dmaheap_system *sys, char *buf, size_t len, size_t *needed) DMAHEAP_NOEXCEPT;
+
+/* dmaheap::Client (dmaheap/client.h): the kernel's heaps, else a running dmaheapd, else an
+ * embedded System on a board. */
+typedef struct dmaheap_client dmaheap_client;
+#define DMAHEAP_BACKEND_AUTO (-1) /* $DMAHEAP_BACKEND, else the first that is there */
+#define DMAHEAP_BACKEND_KERNEL 0
+#define DMAHEAP_BACKEND_DAEMON 1
+#define DMAHEAP_BACKEND_EMBEDDED 2
+/* `board` (may be NULL) is the embedded backend's board. -EINVAL for an unknown backend. */
+int dmaheap_client_open(int backend, const char *board, dmaheap_client **out) DMAHEAP_NOEXCEPT;
+void dmaheap_client_close(dmaheap_client *client) DMAHEAP_NOEXCEPT;
+/* The DMAHEAP_BACKEND_* in use. */
+int dmaheap_client_backend(dmaheap_client *client) DMAHEAP_NOEXCEPT;
+/* The heaps, sorted: as dmaheap_heap_count / dmaheap_heap_name. */
+int dmaheap_client_heap_count(dmaheap_client *client, size_t *count) DMAHEAP_NOEXCEPT;
+int dmaheap_client_heap_name(dmaheap_client *client, size_t index, char *name,
+                             size_t len) DMAHEAP_NOEXCEPT;
+/* DMA_HEAP_IOCTL_ALLOC: 0 and *out_fd, or the kernel's -errno (-ENOENT: no such heap). */
+int dmaheap_client_alloc(dmaheap_client *client, const char *heap, uint64_t len,
+                         uint32_t fd_flags, uint64_t heap_flags, int *out_fd) DMAHEAP_NOEXCEPT;
+/* DMA_BUF_SET_NAME on a buffer (-EINVAL for 32 bytes or more). */
+int dmaheap_client_set_name(dmaheap_client *client, int fd, const char *name) DMAHEAP_NOEXCEPT;
 
 #ifdef __cplusplus
 }
