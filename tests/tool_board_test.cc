@@ -74,6 +74,12 @@ TEST(ToolBoardTest, CmaShowsABootedBoardOrTheDaemonsAreas) {
             "linux,cma/used: 0\n"
             "linux,cma/maxchunk: 32768\n"
             "linux,cma/map: [" + std::string(64, '.') + "] 512 pages a cell\n");
+  ASSERT_EQ(RunProgram({kTool, "cma", "--board", "hikey960", "--bitmap", "--json"}, {}, &out), 0);
+  EXPECT_NE(out.find("\"maxchunk\": 32768, \"map\": \"" + std::string(64, '.') +
+                     "\", \"bitmap\": [0, 0, "),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(", 0]}]}\n"), std::string::npos) << out;
   ASSERT_EQ(RunProgram({kTool, "cma", "--board", "db845c"}, {}, &out), 0) << out;
   EXPECT_EQ(out, "") << "no CMA area on db845c";
 

@@ -20,13 +20,12 @@
 #include "dmaheap/client.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/fd_passing.h"
+#include "frame.h"
 
 namespace {
 
-constexpr uint64_t kFrameBytes = 1920 * 1080 * 4;  // one 1080p RGBA frame: 8100 KiB
+using demo::kFrameBytes;
 constexpr char kHeap[] = "default_cma_region";
-
-uint8_t Pattern(size_t i) { return static_cast<uint8_t>((i * 31u) ^ (i >> 12)); }
 
 std::string ToolPath() {
   char buf[4096];
@@ -65,16 +64,12 @@ int Consumer(int sock) {
   char tag;
   auto got = dmaheap::RecvFd(sock, &tag, 1);
   if (!got.ok() || !got->fd) return 2;
-  auto map = dmaheap::Mapping::Map(got->fd.get(), kFrameBytes, PROT_READ);
-  if (!map.ok()) return 3;
-  size_t bad = 0;
-  {
-    auto cpu = dmaheap::CpuAccess::Begin(got->fd.get(), dmaheap::SyncType::kRead);
-    if (!cpu.ok()) return 4;
-    for (size_t i = 0; i < kFrameBytes; ++i) bad += map->bytes()[i] != Pattern(i);
-  }
+  dmaheap::Mapping map;
+  auto checked = demo::CheckFrame(got->fd.get(), &map);
+  if (!checked.ok()) return 3;
+  const size_t bad = *checked;
   std::printf("consumer pid %d: received fd %d, mapped %zu bytes, %zu mismatches; closing the fd, "
-              "keeping the mapping\n", getpid(), got->fd.get(), map->size(), bad);
+              "keeping the mapping\n", getpid(), got->fd.get(), map.size(), bad);
   std::fflush(stdout);
   got->fd.reset();
   char status = bad == 0 ? 'y' : 'n';
@@ -93,13 +88,7 @@ int main() {
   auto frame = (*client)->Allocate(kHeap, kFrameBytes);
   if (!Check(frame.ok(), "allocating the frame from default_cma_region")) return 1;
   (void)(*client)->SetName(frame->get(), "frame-0");
-  {
-    auto map = dmaheap::Mapping::Map(frame->get(), kFrameBytes);
-    if (!Check(map.ok(), "mapping the frame")) return 1;
-    auto cpu = dmaheap::CpuAccess::Begin(frame->get(), dmaheap::SyncType::kWrite);
-    if (!Check(cpu.ok(), "DMA_BUF_SYNC_START")) return 1;
-    for (size_t i = 0; i < kFrameBytes; ++i) map->bytes()[i] = Pattern(i);
-  }
+  if (!Check(demo::FillFrame(frame->get()).ok(), "filling the frame")) return 1;
   std::printf("producer: %llu-byte frame from %s filled (one contiguous CMA range)\n",
               static_cast<unsigned long long>(kFrameBytes), kHeap);
   std::fflush(stdout);

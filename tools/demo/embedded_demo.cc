@@ -12,12 +12,11 @@
 
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/fd_passing.h"
+#include "frame.h"
 
 namespace {
 
-constexpr uint64_t kFrameBytes = 1920 * 1080 * 4;  // one 1080p RGBA frame: 8100 KiB
-
-uint8_t Pattern(size_t i) { return static_cast<uint8_t>((i * 31u) ^ (i >> 12)); }
+using demo::kFrameBytes;
 
 int Fail(const char* what, int err) {
   std::fprintf(stderr, "demo: %s: %s\n", what, std::strerror(err));
@@ -42,22 +41,17 @@ int Consumer(int sock) {
   char tag;
   auto got = dmaheap::RecvFd(sock, &tag, 1);
   if (!got.ok() || !got->fd) return 2;
-  auto map = dmaheap::Mapping::Map(got->fd.get(), kFrameBytes, PROT_READ);
-  if (!map.ok()) return 3;
-  size_t bad = 0;
-  {
-    auto cpu = dmaheap::CpuAccess::Begin(got->fd.get(), dmaheap::SyncType::kRead);
-    if (!cpu.ok()) return 4;
-    for (size_t i = 0; i < kFrameBytes; ++i) bad += map->bytes()[i] != Pattern(i);
-  }
+  dmaheap::Mapping map;
+  auto bad = demo::CheckFrame(got->fd.get(), &map);
+  if (!bad.ok()) return 3;
   std::printf("  consumer pid %d: received fd %d, mapped %zu bytes, %zu mismatches\n", getpid(),
-              got->fd.get(), map->size(), bad);
+              got->fd.get(), map.size(), *bad);
   std::fflush(stdout);
-  char status = bad == 0 ? 'y' : 'n';
+  char status = *bad == 0 ? 'y' : 'n';
   (void)!write(sock, &status, 1);
   // Hold the frame (fd and mapping) until the producer has looked at bufinfo and hung up.
   (void)!read(sock, &status, 1);
-  return bad == 0 ? 0 : 5;
+  return *bad == 0 ? 0 : 5;
 }
 
 }  // namespace
@@ -98,14 +92,9 @@ int main() {
                 static_cast<unsigned long long>(sg->front().second));
   }
   std::printf("\n");
-  {
-    auto map = dmaheap::Mapping::Map(frame->get(), kFrameBytes);
-    if (!map.ok()) return Fail("mmap", map.error());
-    auto cpu = dmaheap::CpuAccess::Begin(frame->get(), dmaheap::SyncType::kWrite);
-    if (!cpu.ok()) return Fail("cpu access", cpu.error());
-    for (size_t i = 0; i < kFrameBytes; ++i) map->bytes()[i] = Pattern(i);
-    std::printf("3. producer pid %d filled the frame inside a CPU-access window\n", getpid());
-  }
+  if (auto filled = demo::FillFrame(frame->get()); !filled.ok())
+    return Fail("fill", filled.error());
+  std::printf("3. producer pid %d filled the frame inside a CPU-access window\n", getpid());
 
   char tag = 'f';
   if (auto sent = dmaheap::SendFd(sv[0], frame->get(), &tag, 1); !sent.ok())

@@ -143,6 +143,24 @@ std::string JsonArray(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+// The text of one view (daemon or booted board), or false after saying why on stderr.
+bool FetchView(const char* what, const ViewOptions& view, Op op, const std::string& arg,
+               std::string* text) {
+  Result<std::unique_ptr<Source>> source = Source::Open(what, view);
+  if (!source.ok()) return false;
+  Result<std::string> r = (*source)->Request(op, arg);
+  if (!r.ok()) {
+    if (op == Op::kModinfo) {
+      std::fprintf(stderr, "dmaheap modinfo: ERROR: Module %s not found.\n", arg.c_str());
+    } else {
+      std::fprintf(stderr, "dmaheap %s: %s\n", what, std::strerror(r.error()));
+    }
+    return false;
+  }
+  *text = std::move(r).value();
+  return true;
+}
+
 }  // namespace
 
 int ControlCommand(Op op, const char* what, const std::string& arg) {
@@ -246,20 +264,15 @@ int AllocCommand(const std::string& heap, const std::string& size_text, bool hol
 }
 
 int BufinfoCommand(const ViewOptions& view) {
-  Result<std::unique_ptr<Source>> source = Source::Open("bufinfo", view);
-  if (!source.ok()) return 1;
-  Result<std::string> text = (*source)->Request(Op::kBufInfo);
-  if (!text.ok()) {
-    std::fprintf(stderr, "dmaheap bufinfo: %s\n", std::strerror(text.error()));
-    return 1;
-  }
+  std::string text;
+  if (!FetchView("bufinfo", view, Op::kBufInfo, "", &text)) return 1;
   if (!view.json) {
-    Print(*text);
+    Print(text);
     return 0;
   }
   std::vector<std::string> items;
   uint64_t bytes = 0;
-  for (const BufInfoRow& r : ParseBufInfo(*text)) {
+  for (const BufInfoRow& r : ParseBufInfo(text)) {
     char flags[64];
     std::snprintf(flags, sizeof(flags), "\"flags\": \"%08" PRIx64 "\", \"mode\": \"%08" PRIx64
                   "\"", r.flags, r.mode);
@@ -336,20 +349,15 @@ int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json) {
 }
 
 int LsmodCommand(const ViewOptions& view) {
-  Result<std::unique_ptr<Source>> source = Source::Open("lsmod", view);
-  if (!source.ok()) return 1;
-  Result<std::string> text = (*source)->Request(Op::kLsmod);
-  if (!text.ok()) {
-    std::fprintf(stderr, "dmaheap lsmod: %s\n", std::strerror(text.error()));
-    return 1;
-  }
+  std::string text;
+  if (!FetchView("lsmod", view, Op::kLsmod, "", &text)) return 1;
   if (!view.json) {
-    Print(*text);
+    Print(text);
     return 0;
   }
   // "name size refcount deps state address", deps "-" or "a,b," with "[permanent]," first.
   std::vector<std::string> items;
-  std::istringstream in(*text);
+  std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> f = Split(line, ' ');
     if (f.size() != 6) continue;
@@ -372,32 +380,22 @@ int LsmodCommand(const ViewOptions& view) {
 }
 
 int ModinfoCommand(const std::string& name, const ViewOptions& view) {
-  Result<std::unique_ptr<Source>> source = Source::Open("modinfo", view);
-  if (!source.ok()) return 1;
-  Result<std::string> text = (*source)->Request(Op::kModinfo, name);
-  if (!text.ok()) {
-    std::fprintf(stderr, "dmaheap modinfo: ERROR: Module %s not found.\n", name.c_str());
-    return 1;
-  }
-  Print(*text);
+  std::string text;
+  if (!FetchView("modinfo", view, Op::kModinfo, name, &text)) return 1;
+  Print(text);
   return 0;
 }
 
 int CmaCommand(const ViewOptions& view, bool bitmap) {
-  Result<std::unique_ptr<Source>> source = Source::Open("cma", view);
-  if (!source.ok()) return 1;
-  Result<std::string> text = (*source)->Request(Op::kCma, bitmap ? "bitmap" : "");
-  if (!text.ok()) {
-    std::fprintf(stderr, "dmaheap cma: %s\n", std::strerror(text.error()));
-    return 1;
-  }
+  std::string text;
+  if (!FetchView("cma", view, Op::kCma, bitmap ? "bitmap" : "", &text)) return 1;
   if (!view.json) {
-    Print(*text);
+    Print(text);
     return 0;
   }
   // "NAME/key: value" lines, in area order.
   std::vector<std::pair<std::string, std::vector<std::string>>> areas;
-  std::istringstream in(*text);
+  std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
     const size_t slash = line.find('/'), colon = line.find(": ", slash);
     if (slash == std::string::npos || colon == std::string::npos) continue;
@@ -408,11 +406,10 @@ int CmaCommand(const ViewOptions& view, bool bitmap) {
     }
     if (key == "map") {
       value = JsonString(value.substr(1, value.find(']') - 1));
-    } else if (key == "bitmap") {
-      value = "[" + value;
-      for (char& c : value) c = c == ' ' ? ',' : c;
-      value.erase(1, value.size() > 1 && value[1] == ',' ? 1 : 0);
-      value += "]";
+    } else if (key == "bitmap") {  // "w0 w1 ..." → [w0, w1, ...]
+      std::string words;
+      for (const std::string& w : Split(value, ' ')) words += (words.empty() ? "" : ", ") + w;
+      value = "[" + words + "]";
     }
     areas.back().second.push_back(JsonString(key) + ": " + value);
   }
