@@ -29,6 +29,13 @@ awk -F, '
         t["BM_SystemHeapTouch", a, "median"], \
         t["BM_SystemHeapTouch", a, "median"] / t["BM_RawMemfdTouch", a, "median"]
     }
+    printf "%-10s %18s %14s %22s %14s\n", "size", "CMA touch ns", "/system touch", "libdmabufheap Alloc ns", "/system heap"
+    for (i = 1; i <= n; i++) {
+      a = order[i]
+      c = t["BM_CmaHeapTouch", a, "median"]; l = t["BM_DmabufheapAlloc", a, "median"]; if (c == "") continue
+      printf "%-10s %18.0f %14.2f %22.0f %14.2f\n", a, c, c / t["BM_SystemHeapTouch", a, "median"], \
+        l, l / t["BM_SystemHeap", a, "median"]
+    }
     printf "socket round trip (ns, median): %.0f without fd, %.0f with fd\n", \
       t["BM_SocketRoundTrip", "0", "median"], t["BM_SocketRoundTrip", "1", "median"]
     printf "touch bound 32 MiB memset (ns, median): %.0f\n", t["BM_TouchBound", "33554432", "median"]

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <BufferAllocator/BufferAllocator.h>
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -124,6 +125,37 @@ void BM_RawMemfdTouch(benchmark::State& state) {
 
 void BM_SystemHeapTouch(benchmark::State& state) { SystemHeapLoop(state, /*touch=*/true); }
 
+// The CMA heap of the default board (128 MiB, one contiguous range per buffer): ALLOC + map +
+// one write per page + close, like SystemHeapTouch.
+void BM_CmaHeapTouch(benchmark::State& state) {
+  const uint64_t size = state.range(0);
+  dmaheap::BootOptions options;
+  options.board = "default";
+  auto sys = dmaheap::System::Boot(options);
+  if (!sys.ok()) std::abort();
+  auto heap = (*sys)->FindHeap("default_cma_region").value();
+  for (auto _ : state) {
+    auto fd = (*sys)->Allocate(heap, size);
+    if (!fd.ok()) std::abort();
+    Touch(fd->get(), PageAlign(size));
+  }
+  state.SetBytesProcessed(state.iterations() * PageAlign(size));
+}
+
+// libdmabufheap's Alloc on the embedded backend + close: System::Allocate plus what the drop-in
+// adds (the heap lookup by name, naming the buffer after its heap).
+void BM_DmabufheapAlloc(benchmark::State& state) {
+  const uint64_t size = state.range(0);
+  setenv("DMAHEAP_BACKEND", "embedded", 1);
+  BufferAllocator allocator;
+  for (auto _ : state) {
+    const int fd = allocator.Alloc(kDmabufSystemHeapName, size);
+    if (fd < 0) std::abort();
+    close(fd);
+  }
+  state.SetBytesProcessed(state.iterations() * PageAlign(size));
+}
+
 // Ping-pong with a forked echo process; Arg(1) passes a memfd with every request.
 void BM_SocketRoundTrip(benchmark::State& state) {
   const bool with_fd = state.range(0) != 0;
@@ -206,6 +238,8 @@ BENCHMARK(BM_RawMemfdWatch)->Apply(Sizes);
 BENCHMARK(BM_SystemHeap)->Apply(Sizes);
 BENCHMARK(BM_RawMemfdTouch)->Apply(Sizes);
 BENCHMARK(BM_SystemHeapTouch)->Apply(Sizes);
+BENCHMARK(BM_CmaHeapTouch)->Apply(Sizes);
+BENCHMARK(BM_DmabufheapAlloc)->Apply(Sizes);
 BENCHMARK(BM_SocketRoundTrip)->Apply(Common)->Arg(0)->Arg(1);
 BENCHMARK(BM_TouchBound)->Apply(Sizes);
 BENCHMARK(BM_CmaAllocRelease)->Arg(1)->Arg(16);
