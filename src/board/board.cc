@@ -1,6 +1,7 @@
 #include "board/board.h"
 
 #include <libfdt.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -357,6 +358,8 @@ Result<Board> LoadBoard(const std::string& name_or_path) {
   Board board = TRY(ParseBoardBlob(blob, path));
   std::string stem = path;
   if (stem.size() > 4 && stem.compare(stem.size() - 4, 4, ".dtb") == 0) stem.resize(stem.size() - 4);
+  board.modules_load = stem + ".modules.load";
+  if (::access(board.modules_load.c_str(), F_OK) != 0) board.modules_load.clear();
   board.modules = TRY(ReadModulesLoad(stem + ".modules.load"));
   return board;
 }
@@ -501,7 +504,8 @@ std::string DescribeBoard(const Board& board, const std::vector<ReservedRegion>&
                   d.dma_bits != 0 ? Format("  dma-bits=%u", d.dma_bits).c_str() : "");
   }
   out += "modules.load:";
-  if (board.modules.empty()) out += " (none)";
+  if (board.modules_load.empty()) out += " (no modules.load beside the board)";
+  else if (board.modules.empty()) out += " (none)";
   for (const std::string& m : board.modules) out += " " + m;
   out += "\n";
   for (const std::string& line : log) out += "log: " + line + "\n";

@@ -48,6 +48,7 @@ struct Board {
   std::optional<CmaCmdline> cma;  // the last cma= of bootargs
   std::vector<BoardDevice> devices;
   std::vector<std::string> modules;  // NAME.modules.load
+  std::string modules_load;          // its path; "" when there is none
 };
 
 // Parses a DTB. `source` names it in messages.

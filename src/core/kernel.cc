@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -84,6 +85,10 @@ Result<std::unique_ptr<Kernel>> Kernel::Boot(const KernelConfig& config) {
 
 Result<KernelConfig> Kernel::ConfigForBoard(const std::string& name_or_path) {
   Board board = TRY(LoadBoard(name_or_path));
+  if (board.modules_load.empty()) {
+    std::fprintf(stderr, "dmaheap: board %s: no modules.load beside it: no heap module loads\n",
+                 board.source.c_str());
+  }
   std::vector<std::string> log;
   KernelConfig config;
   config.ram_base = board.ram_base;
