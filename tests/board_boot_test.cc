@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,6 +61,22 @@ TEST(BoardBootTest, EachShippedBoardGetsTheHeapsTheKernelWouldCreate) {
     EXPECT_EQ(lsmod.find("cma_heap") != std::string::npos, e.heaps.count("default_cma_region") > 0)
         << lsmod;
   }
+}
+
+TEST(BoardBootTest, HeapPropertiesAreWhatTheirBuffersAre) {
+  std::unique_ptr<System> sys = BootBoard("carveout-demo");
+  ASSERT_NE(sys, nullptr);
+  std::map<std::string, HeapStats> by_name;
+  for (const HeapStats& h : sys->Stats().heaps) by_name[h.name] = h;
+  EXPECT_FALSE(by_name["system"].contiguous);
+  EXPECT_EQ(by_name["system"].max_size, 0u);
+  for (const char* name : {"default_cma_region", "reserved"}) {
+    EXPECT_TRUE(by_name[name].contiguous) << name;
+    EXPECT_EQ(by_name[name].max_size, 64 * kMiB) << name;
+  }
+  EXPECT_TRUE(by_name["carveout@60000000"].contiguous);
+  EXPECT_EQ(by_name["carveout@60000000"].max_size, 64 * kMiB);
+  for (const auto& [name, h] : by_name) EXPECT_TRUE(h.cached) << name;
 }
 
 TEST(BoardBootTest, CommandLineCmaGivesReservedAndDefaultCmaRegion) {

@@ -37,6 +37,9 @@ TEST(CmaDaemonTest, SixteenEightMiBBuffersThenEnomemThenReleasedByAnotherProcess
   Daemon d;
   ASSERT_TRUE(d.ready());
   EXPECT_EQ(CmaValue(d, "count"), 32768) << "128 MiB default area";
+  EXPECT_EQ(d.Stat("heap default_cma_region", "contiguous"), 1);
+  EXPECT_EQ(d.Stat("heap default_cma_region", "max_size"), 128 << 20);
+  EXPECT_EQ(d.Stat("heap system", "contiguous"), 0);
   EXPECT_EQ(CmaValue(d, "used"), 0);
   auto sock = ConnectSocket(d.dir() + "/default_cma_region");
   ASSERT_TRUE(sock.ok());

@@ -48,6 +48,9 @@ struct HeapStats {
   uint64_t peak_bytes = 0;   // high-water mark of live_bytes
   uint64_t allocations = 0;  // successful ALLOCs
   uint64_t failures = 0;     // ALLOCs the heap refused (ENOMEM, ...)
+  bool contiguous = false;   // every buffer is one contiguous range (CMA, carveout)
+  bool cached = true;        // CPU mappings are cached
+  uint64_t max_size = 0;     // the largest buffer it can ever give; 0 = bounded by memory
 };
 
 // Modelled memory after all queued releases were processed.

@@ -58,10 +58,17 @@ struct dma_heap_ops {
                   struct dma_buf **out);
 };
 
+/* dmaheap's addition: what a heap's buffers are, as data the core reports (no code branches on
+ * a heap's name). Zero (the default of a 3-member initializer) is a system-heap-like heap. */
+#define DMA_HEAP_CONTIGUOUS 0x1UL /* every buffer is one contiguous range (one sg entry) */
+#define DMA_HEAP_UNCACHED 0x2UL   /* CPU mappings are not cached */
+
 struct dma_heap_export_info {
   const char *name;
   const struct dma_heap_ops *ops;
   void *priv;
+  unsigned long flags; /* DMA_HEAP_CONTIGUOUS | DMA_HEAP_UNCACHED */
+  uint64_t max_size;   /* the largest buffer it can ever give, bytes; 0 = bounded by memory */
 };
 
 /* GPL-only, namespace DMA_BUF_HEAP. -EINVAL: empty name, no allocate, or no valid context;
@@ -96,6 +103,8 @@ int cma_for_each_area(struct dmaheap_module *module, int (*it)(struct cma *cma, 
                       void *data);
 /* The area's name: "reserved" for cma=, else the reserved-memory node's name. */
 const char *cma_get_name(const struct cma *cma);
+/* The area's size in bytes. */
+unsigned long cma_get_size(const struct cma *cma);
 /* dmaheap's addition, so a heap finds areas without comparing names: */
 #define CMA_FLAG_DEFAULT 0x1UL /* the default area */
 #define CMA_FLAG_HEAP 0x2UL    /* the board marks it for a heap (`dmaheap,heap`) */

@@ -83,7 +83,8 @@ int AddCarveout(const reserved_mem* rmem, void* module) {
   auto carveout = std::make_unique<CarveoutHeap>();
   if (carveout->pool == nullptr) return -ENOMEM;
   if (const int rc = gen_pool_add(carveout->pool, rmem->base, rmem->size, -1); rc != 0) return rc;
-  const dma_heap_export_info info = {rmem->name, &kCarveoutOps, carveout.get()};
+  const dma_heap_export_info info = {rmem->name, &kCarveoutOps, carveout.get(),
+                                     DMA_HEAP_CONTIGUOUS, rmem->size};
   dma_heap* heap = nullptr;
   if (const int rc = dma_heap_add(static_cast<dmaheap_module*>(module), &info, &heap); rc != 0) {
     fprintf(stderr, "carveout_heap: %s: heap registration failed: %d\n", rmem->name, rc);

@@ -79,7 +79,8 @@ int CmaHeapAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t /*
 const dma_heap_ops kCmaHeapOps = {CmaHeapAllocate};
 
 int AddCmaHeap(dmaheap_module* module, struct cma* cma, const char* name) {
-  const dma_heap_export_info info = {name, &kCmaHeapOps, cma};
+  const dma_heap_export_info info = {name, &kCmaHeapOps, cma, DMA_HEAP_CONTIGUOUS,
+                                     cma_get_size(cma)};
   dma_heap* heap = nullptr;
   const int rc = dma_heap_add(module, &info, &heap);
   if (rc != 0) fprintf(stderr, "cma_heap: %s: heap registration failed: %d\n", name, rc);

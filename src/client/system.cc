@@ -68,6 +68,9 @@ MemoryStats System::Stats() {
     h.peak_bytes = c.peak_bytes.load();
     h.allocations = c.allocations.load();
     h.failures = c.failures.load();
+    h.contiguous = heap->properties().contiguous;
+    h.cached = heap->properties().cached;
+    h.max_size = heap->properties().max_size;
     stats.heaps.push_back(std::move(h));
   }
   for (const CmaRegion& region : kernel_->reserved().cma()) {

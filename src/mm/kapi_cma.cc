@@ -51,6 +51,11 @@ const char* cma_get_name(const struct cma* cma) {
 }
 EXPORT_SYMBOL_GPL(cma_get_name);
 
+unsigned long cma_get_size(const struct cma* cma) {
+  return cma == nullptr ? 0 : static_cast<unsigned long>(Region(cma)->area->count() << 12);
+}
+EXPORT_SYMBOL_GPL(cma_get_size);
+
 unsigned long cma_get_flags(const struct cma* cma) {
   if (cma == nullptr) return 0;
   return (Region(cma)->is_default ? CMA_FLAG_DEFAULT : 0) | (Region(cma)->heap ? CMA_FLAG_HEAP : 0);

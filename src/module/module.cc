@@ -50,6 +50,9 @@ int ModuleRegisterHeap(dmaheap_module& ctx, const dma_heap_export_info& info, Dm
   }
   core.priv = info.priv;
   core.owner = o.owner;
+  core.properties.contiguous = (info.flags & DMA_HEAP_CONTIGUOUS) != 0;
+  core.properties.cached = (info.flags & DMA_HEAP_UNCACHED) == 0;
+  core.properties.max_size = info.max_size;
   Result<DmaHeap*> heap = o.heaps->Add(core);  // the kernel's checks and messages
   if (!heap.ok()) return -heap.error();
   o.registered->push_back(*heap);
