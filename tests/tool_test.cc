@@ -292,10 +292,9 @@ TEST(ToolTest, DumpAttributesABufferToAnFdHolderAndAMapOnlyHolder) {
   EXPECT_NE(out.find(row, first + 1), std::string::npos) << "in both processes' tables: " << out;
   EXPECT_NE(out.find(":" + a), std::string::npos);
   EXPECT_NE(out.find(":" + b), std::string::npos);
-  EXPECT_NE(out.find("dmabuf total: 2048 kB kernel_rss: 0 kB userspace_rss: 2048 kB "
-                     "userspace_pss: 2048 kB\n"),
-            std::string::npos)
-      << out;
+  // The footer sums every process of the machine (other tests' buffers too): its format only;
+  // its arithmetic is DmaBufInfoTest's.
+  EXPECT_NE(out.find("\ndmabuf total: "), std::string::npos) << out;
   ASSERT_EQ(RunProgram({kTool, "dump", "-a"}, d.Env(), &out), 0);
   EXPECT_NE(out.find("        1(     0) refs |"), std::string::npos) << out;
   EXPECT_NE(out.find("        0(     1) refs |"), std::string::npos) << out;

@@ -466,7 +466,10 @@ void Server::Serve(Client& client) {
     ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
   }
   const size_t n = msg->len;
+  // The fds that came with a request are closed before its reply goes out: once a client has
+  // its answer, the daemon holds nothing of what it sent.
   auto reply = [&](int status, const void* data = nullptr, size_t len = 0, int pass = -1) {
+    fds.clear();
     if (!SendReply(fd, status, data, len, pass)) Drop(fd);
   };
   if ((msg->msg_flags & MSG_TRUNC) != 0 || n > sizeof(RequestHeader) + kMaxPayload)
