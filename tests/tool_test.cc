@@ -185,6 +185,16 @@ TEST(ToolTest, NoDaemonAndNoBoard) {
   EXPECT_NE(out.find("dmaheap lsmod: no daemon and no usable board 'nosuch'\n"),
             std::string::npos)
       << out;
+  for (const char* view : {"bufinfo", "cma"}) {
+    EXPECT_EQ(RunProgram({kTool, view, "--json"}, env, &out), 1) << view;
+    EXPECT_NE(out.find(std::string("dmaheap ") + view + ": no daemon and no usable board 'nosuch'"),
+              std::string::npos)
+        << out;
+  }
+  EXPECT_EQ(RunProgram({kTool, "heaps"}, env, &out), 1);
+  EXPECT_NE(out.find("dmaheap heaps: no heaps to list: No such file or directory"),
+            std::string::npos)
+      << out;
   EXPECT_EQ(RunProgram({kTool, "alloc", "system", "4096"}, env, &out), 1);
   EXPECT_NE(out.find("dmaheap alloc: no heaps: No such file or directory"), std::string::npos)
       << out;
