@@ -83,7 +83,8 @@ Result<std::unique_ptr<Kernel>> Kernel::Boot(const KernelConfig& config) {
   return k;
 }
 
-Result<KernelConfig> Kernel::ConfigForBoard(const std::string& name_or_path) {
+Result<KernelConfig> Kernel::ConfigForBoard(const std::string& name_or_path,
+                                            std::vector<std::string>* log_out) {
   Board board = TRY(LoadBoard(name_or_path));
   if (board.modules_load.empty()) {
     std::fprintf(stderr, "dmaheap: board %s: no modules.load beside it: no heap module loads\n",
@@ -95,6 +96,7 @@ Result<KernelConfig> Kernel::ConfigForBoard(const std::string& name_or_path) {
   config.ram_bytes = board.ram_bytes;
   config.reserved = TRY(PlaceReservedMemory(board, &log));
   config.modules = board.modules;
+  if (log_out != nullptr) *log_out = std::move(log);
   return config;
 }
 

@@ -49,7 +49,10 @@ class Kernel {
   // The configuration a board describes (src/board/: NAME on the board path, or a .dtb path):
   // its RAM, its reserved memory placed as the kernel places it, its modules.load. Errors
   // (ENOENT, EINVAL, ENOMEM) come with a message naming the board and what is wrong in it.
-  static Result<KernelConfig> ConfigForBoard(const std::string& name_or_path);
+  // `log`, when given, receives the kernel's boot lines about the reserved memory ("Reserved
+  // memory: created CMA memory pool at …"), for a daemon's log.
+  static Result<KernelConfig> ConfigForBoard(const std::string& name_or_path,
+                                             std::vector<std::string>* log = nullptr);
 
   PageAllocator& pages() { return *pages_; }
   ReservedMemory& reserved() { return *reserved_; }

@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
 
   // The board is read and its memory placed before anything starts: a bad board is refused
   // here, on the caller's terminal, with the message naming what is wrong.
-  auto board_config = dmaheap::Kernel::ConfigForBoard(board);
+  std::vector<std::string> boot_log;
+  auto board_config = dmaheap::Kernel::ConfigForBoard(board, &boot_log);
   if (!board_config.ok()) return 2;
   dmaheap::ServerConfig config;
   auto dir = dmaheap::HeapDirPath();
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   auto server = dmaheap::Server::Create(**kernel, config);
   if (!server.ok()) return Fail("serving " + config.heap_dir, server.error());
 
+  for (const std::string& line : boot_log) std::fprintf(stderr, "dmaheapd: %s\n", line.c_str());
   std::fprintf(stderr, "dmaheapd: serving %zu heap(s) in %s, control %s\n",
                (*kernel)->heaps().List().size(), config.heap_dir.c_str(),
                config.control_path.c_str());
