@@ -39,6 +39,12 @@ awk -F, '
     printf "socket round trip (ns, median): %.0f without fd, %.0f with fd\n", \
       t["BM_SocketRoundTrip", "0", "median"], t["BM_SocketRoundTrip", "1", "median"]
     printf "touch bound 32 MiB memset (ns, median): %.0f\n", t["BM_TouchBound", "33554432", "median"]
+    n = split("4096 1048576", lsizes, " ")
+    for (i = 1; i <= n; i++) {
+      a = lsizes[i]; l = t["BM_DmabufheapDaemonAlloc", a, "median"]; if (l == "") continue
+      printf "libdmabufheap Alloc via daemon %-9s %10.0f ns: %.2fx daemon ALLOC\n", a, l, \
+        l / t["BM_DaemonAlloc", a, "median"]
+    }
     n = split("4096 1048576 33554432", dsizes, " ")
     for (i = 1; i <= n; i++) {
       a = dsizes[i]; dd = t["BM_DaemonAlloc", a, "median"]; if (dd == "") continue

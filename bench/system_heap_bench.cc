@@ -125,6 +125,13 @@ void BM_RawMemfdTouch(benchmark::State& state) {
 
 void BM_SystemHeapTouch(benchmark::State& state) { SystemHeapLoop(state, /*touch=*/true); }
 
+// One dmaheapd for the daemon benchmarks: started on first use, stopped (SIGTERM, reaped) when
+// the benchmark binary exits.
+dmaheap::testing_util::Daemon* BenchDaemon() {
+  static dmaheap::testing_util::Daemon daemon_instance;
+  return &daemon_instance;
+}
+
 // The CMA heap of the default board (128 MiB, one contiguous range per buffer): ALLOC + map +
 // one write per page + close, like SystemHeapTouch.
 void BM_CmaHeapTouch(benchmark::State& state) {
@@ -139,6 +146,32 @@ void BM_CmaHeapTouch(benchmark::State& state) {
     if (!fd.ok()) std::abort();
     Touch(fd->get(), PageAlign(size));
   }
+  state.SetBytesProcessed(state.iterations() * PageAlign(size));
+}
+
+// libdmabufheap's Alloc through the daemon + close: one round trip (ALLOC and the name together).
+// Must run before BM_DmabufheapAlloc: once a process has used the embedded backend, libdmabufheap
+// keeps it.
+void BM_DmabufheapDaemonAlloc(benchmark::State& state) {
+  const uint64_t size = state.range(0);
+  dmaheap::testing_util::Daemon* daemon = BenchDaemon();
+  if (!daemon->ready()) {
+    state.SkipWithError("dmaheapd did not start");
+    return;
+  }
+  for (const auto& [key, value] : daemon->Env()) setenv(key.c_str(), value.c_str(), 1);
+  setenv("DMAHEAP_BACKEND", "daemon", 1);
+  const long before = daemon->Stat("heap system", "allocations");
+  {
+    BufferAllocator allocator;
+    for (auto _ : state) {
+      const int fd = allocator.Alloc(kDmabufSystemHeapName, size);
+      if (fd < 0) std::abort();
+      close(fd);
+    }
+  }
+  if (daemon->Stat("heap system", "allocations") - before < static_cast<long>(state.iterations()))
+    state.SkipWithError("libdmabufheap did not use the daemon");
   state.SetBytesProcessed(state.iterations() * PageAlign(size));
 }
 
@@ -187,9 +220,7 @@ void BM_SocketRoundTrip(benchmark::State& state) {
 // committed here) + close. Baseline: socket round trip with an fd + RawMemfdWatch.
 void BM_DaemonAlloc(benchmark::State& state) {
   const uint64_t size = state.range(0);
-  // Function-static: started once, stopped (SIGTERM, reaped) when the benchmark exits.
-  static dmaheap::testing_util::Daemon daemon_instance;
-  dmaheap::testing_util::Daemon* daemon = &daemon_instance;
+  dmaheap::testing_util::Daemon* daemon = BenchDaemon();
   if (!daemon->ready()) {
     state.SkipWithError("dmaheapd did not start");
     return;
@@ -239,6 +270,7 @@ BENCHMARK(BM_SystemHeap)->Apply(Sizes);
 BENCHMARK(BM_RawMemfdTouch)->Apply(Sizes);
 BENCHMARK(BM_SystemHeapTouch)->Apply(Sizes);
 BENCHMARK(BM_CmaHeapTouch)->Apply(Sizes);
+BENCHMARK(BM_DmabufheapDaemonAlloc)->Apply(Common)->Arg(4 << 10)->Arg(1 << 20);
 BENCHMARK(BM_DmabufheapAlloc)->Apply(Sizes);
 BENCHMARK(BM_SocketRoundTrip)->Apply(Common)->Arg(0)->Arg(1);
 BENCHMARK(BM_TouchBound)->Apply(Sizes);

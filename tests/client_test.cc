@@ -68,6 +68,13 @@ TEST(ClientTest, ARunningDaemonComesBeforeEmbedded) {
   const std::string bufinfo = d.Control(Op::kBufInfo, &status);
   EXPECT_NE(bufinfo.find("linux,cma"), std::string::npos) << bufinfo;
   EXPECT_NE(bufinfo.find("frame-0"), std::string::npos) << bufinfo;
+  // Allocation and name in one round trip.
+  auto named = (*client)->AllocateNamed("system", 8192, "preview-3");
+  ASSERT_TRUE(named.ok());
+  EXPECT_NE(d.Control(Op::kBufInfo, &status).find("\tsystem\t"), std::string::npos);
+  EXPECT_NE(d.Control(Op::kBufInfo, &status).find("preview-3"), std::string::npos);
+  EXPECT_EQ((*client)->AllocateNamed("system", 8192, std::string(32, 'n')).error(), EINVAL);
+  EXPECT_EQ((*client)->AllocateNamed("nosuch", 8192, "x").error(), ENOENT);
   EXPECT_EQ((*client)->Allocate("nosuch", 4096).error(), ENOENT);
   EXPECT_EQ((*client)->Allocate("../h.ctl", 4096).error(), ENOENT);
   EXPECT_EQ((*client)->Allocate("system", 0).error(), EINVAL);
@@ -112,6 +119,9 @@ TEST(ClientTest, ForcingABackend) {
     ASSERT_TRUE(fd.ok());
     EXPECT_TRUE((*client)->SetName(fd->get(), "named").ok());
     EXPECT_NE((*client)->embedded()->BufInfo().find("named"), std::string::npos);
+    auto both = (*client)->AllocateNamed("system", 4096, "both-at-once");
+    ASSERT_TRUE(both.ok());
+    EXPECT_NE((*client)->embedded()->BufInfo().find("both-at-once"), std::string::npos);
   }
 }
 

@@ -322,6 +322,14 @@ TEST(DaemonRobustnessTest, BadMessagesGetErrnosAndTheDaemonKeepsServing) {
                    {memfds[0], memfds[1], memfds[2]}),
             EINVAL);
   EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kSetName, 0, {'x'})), EBADF) << "no buffer fd";
+  // ALLOC + name: the argument must be whole, the name shorter than 32 bytes and without NUL.
+  std::vector<uint8_t> named = AllocPayload(4096);
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kAllocNamed, 0, {1, 2, 3})), EINVAL) << "short";
+  named.resize(24 + 32, 'n');
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kAllocNamed, 0, named)), EINVAL) << "32 bytes";
+  named.resize(24 + 3);
+  named[25] = '\0';
+  EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kAllocNamed, 0, named)), EINVAL) << "NUL inside";
   EXPECT_EQ(c.Send(Request(kProtocolMagic, Op::kSetName, 0, {'x'}), {memfds[0]}), ENOTTY)
       << "not a buffer";
   for (int m : memfds) close(m);

@@ -51,6 +51,13 @@ class Client {
   virtual Result<UniqueFd> Allocate(std::string_view heap, uint64_t len,
                                     uint32_t fd_flags = kDefaultFdFlags,
                                     uint64_t heap_flags = 0) = 0;
+  // Allocate, then DMA_BUF_SET_NAME (through the daemon: one round trip). EINVAL, before
+  // allocating, for a name of 32 bytes or more. The name is diagnostic only: a buffer whose
+  // naming fails (a kernel before 5.7 has no SET_NAME) is still returned, as libdmabufheap does.
+  virtual Result<UniqueFd> AllocateNamed(std::string_view heap, uint64_t len,
+                                         std::string_view name,
+                                         uint32_t fd_flags = kDefaultFdFlags,
+                                         uint64_t heap_flags = 0);
   // DMA_BUF_SET_NAME (at most 31 bytes, else EINVAL as the kernel answers).
   virtual Result<void> SetName(int buffer_fd, std::string_view name) = 0;
   // The embedded backend's System (stats, bufinfo, modules); null for the others.

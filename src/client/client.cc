@@ -112,24 +112,14 @@ class DaemonClient final : public Client {
 
   Result<UniqueFd> Allocate(std::string_view heap, uint64_t len, uint32_t fd_flags,
                             uint64_t heap_flags) override {
-    const dma_heap_allocation_data data{len, 0, fd_flags, heap_flags};
-    // A daemon that restarted broke the old connection: one new one is tried.
-    for (int attempt = 0;; ++attempt) {
-      Connection* conn = TRY(Connect(heap));
-      std::lock_guard lock(conn->mu);
-      Result<HeapCallResult> r =
-          HeapIoctlCall(conn->sock.get(), DMA_HEAP_IOCTL_ALLOC,
-                        reinterpret_cast<const uint8_t*>(&data), sizeof(data), thp_);
-      if (!r.ok() && r.error() == ENODEV && attempt == 0) {
-        Forget(heap);
-        continue;
-      }
-      if (!r.ok()) return Errno(r.error());
-      if (r->status != 0) return Errno(r->status);
-      if (!r->fd) return Errno(EBADMSG);
-      if ((fd_flags & O_CLOEXEC) == 0) ::fcntl(r->fd.get(), F_SETFD, 0);
-      return std::move(r->fd);
-    }
+    return AllocCall(heap, Op::kHeapIoctl, AllocPayload(len, fd_flags, heap_flags, {}), fd_flags);
+  }
+
+  Result<UniqueFd> AllocateNamed(std::string_view heap, uint64_t len, std::string_view name,
+                                 uint32_t fd_flags, uint64_t heap_flags) override {
+    if (name.size() >= DMA_BUF_NAME_LEN) return Errno(EINVAL);
+    return AllocCall(heap, Op::kAllocNamed, AllocPayload(len, fd_flags, heap_flags, name),
+                     fd_flags);
   }
 
   Result<void> SetName(int buffer_fd, std::string_view name) override {
@@ -148,6 +138,37 @@ class DaemonClient final : public Client {
     std::mutex mu;  // one request/reply at a time on sock
     UniqueFd sock;
   };
+
+  // struct dma_heap_allocation_data, then the name for kAllocNamed.
+  static std::vector<uint8_t> AllocPayload(uint64_t len, uint32_t fd_flags, uint64_t heap_flags,
+                                           std::string_view name) {
+    const dma_heap_allocation_data data{len, 0, fd_flags, heap_flags};
+    std::vector<uint8_t> payload(sizeof(data) + name.size());
+    std::memcpy(payload.data(), &data, sizeof(data));
+    std::memcpy(payload.data() + sizeof(data), name.data(), name.size());
+    return payload;
+  }
+
+  // One ALLOC (kHeapIoctl or kAllocNamed) with `payload`; the buffer, committed here.
+  Result<UniqueFd> AllocCall(std::string_view heap, Op op, const std::vector<uint8_t>& payload,
+                             uint32_t fd_flags) {
+    // A daemon that restarted broke the old connection: one new one is tried.
+    for (int attempt = 0;; ++attempt) {
+      Connection* conn = TRY(Connect(heap));
+      std::lock_guard lock(conn->mu);
+      Result<HeapCallResult> r = HeapIoctlCall(conn->sock.get(), DMA_HEAP_IOCTL_ALLOC,
+                                               payload.data(), payload.size(), thp_, op);
+      if (!r.ok() && r.error() == ENODEV && attempt == 0) {
+        Forget(heap);
+        continue;
+      }
+      if (!r.ok()) return Errno(r.error());
+      if (r->status != 0) return Errno(r->status);
+      if (!r->fd) return Errno(EBADMSG);
+      if ((fd_flags & O_CLOEXEC) == 0) ::fcntl(r->fd.get(), F_SETFD, 0);
+      return std::move(r->fd);
+    }
+  }
 
   Result<Connection*> Connect(std::string_view heap) {
     if (!ValidHeapName(heap)) return Errno(ENOENT);
@@ -235,6 +256,14 @@ const char* BackendName(Backend backend) {
 }
 
 Client::~Client() = default;
+
+Result<UniqueFd> Client::AllocateNamed(std::string_view heap, uint64_t len, std::string_view name,
+                                       uint32_t fd_flags, uint64_t heap_flags) {
+  if (name.size() >= DMA_BUF_NAME_LEN) return Errno(EINVAL);
+  UniqueFd fd = TRY(Allocate(heap, len, fd_flags, heap_flags));
+  (void)SetName(fd.get(), name);  // diagnostic only (see client.h)
+  return fd;
+}
 
 Result<std::unique_ptr<Client>> Client::Open(const ClientOptions& options) {
   std::optional<Backend> forced = options.backend;

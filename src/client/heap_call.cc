@@ -14,9 +14,9 @@
 namespace dmaheap {
 
 Result<HeapCallResult> HeapIoctlCall(int sock, unsigned int cmd, const uint8_t* in,
-                                     size_t in_size, sys::ShmemThp thp) {
+                                     size_t in_size, sys::ShmemThp thp, Op op) {
   const HeapIoctlSizes sizes = DmaHeapIoctlSizes(cmd);
-  Reply reply = TRY(Call(sock, Op::kHeapIoctl, cmd, in, in_size));
+  Reply reply = TRY(Call(sock, op, cmd, in, in_size));
   if (reply.data.size() != sizes.out_size) return Errno(EBADMSG);
   HeapCallResult result;
   result.status = reply.status;

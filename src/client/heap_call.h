@@ -11,6 +11,7 @@
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
 #include "platform/sys.h"
+#include "service/protocol.h"
 
 namespace dmaheap {
 
@@ -21,9 +22,11 @@ struct HeapCallResult {
   uint32_t fd_flags = 0;     // what the caller asked for (O_CLOEXEC decides the installed fd)
 };
 
-// `in` holds in_size bytes of the argument of `cmd`. ENODEV when the daemon is gone.
+// `in` holds in_size bytes of the argument of `cmd` (for Op::kAllocNamed: the ALLOC argument
+// followed by the name). ENODEV when the daemon is gone.
 Result<HeapCallResult> HeapIoctlCall(int sock, unsigned int cmd, const uint8_t* in,
-                                     size_t in_size, sys::ShmemThp thp);
+                                     size_t in_size, sys::ShmemThp thp,
+                                     Op op = Op::kHeapIoctl);
 
 // Writes `fd_number` into the argument's fd field when the caller gets it back (out_size ≥ 12).
 void PatchAllocFd(std::vector<uint8_t>& out, int fd_number);

@@ -60,14 +60,10 @@ int BufferAllocator::MapNameToIonHeap(const std::string&, const std::string&, un
 int BufferAllocator::Alloc(const std::string& heap_name, size_t len, unsigned int /*heap_flags*/) {
   if (!client_) return Fail(ENODEV);
   // heap_flags stay 0 on DMA-BUF heaps, as libdmabufheap sends them.
-  dmaheap::Result<dmaheap::UniqueFd> fd = client_->Allocate(heap_name, len, O_RDWR | O_CLOEXEC, 0);
+  // Every buffer is named after its heap (through the daemon in the same round trip).
+  dmaheap::Result<dmaheap::UniqueFd> fd = client_->AllocateNamed(
+      heap_name, len, std::string_view(heap_name).substr(0, 31), O_RDWR | O_CLOEXEC, 0);
   if (!fd.ok()) return Fail(fd.error());
-  // Every buffer is named after its heap; a failure is only worth a warning.
-  if (dmaheap::Result<void> named = client_->SetName(fd->get(), heap_name.substr(0, 31));
-      !named.ok()) {
-    fprintf(stderr, "libdmabufheap: naming a %s buffer failed: %s\n", heap_name.c_str(),
-            strerror(named.error()));
-  }
   return fd->release();
 }
 

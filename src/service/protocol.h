@@ -24,6 +24,8 @@ inline constexpr uint32_t kProtocolMagic = 0x31686d64;  // "dmh1"
 enum class Op : uint32_t {
   kHeapIoctl = 1,  // heap socket: cmd = the ioctl number
   kSetName = 2,    // heap socket: DMA_BUF_SET_NAME on the attached buffer fd
+  kAllocNamed = 3,  // heap socket: DMA_HEAP_IOCTL_ALLOC (the 24-byte argument), then SET_NAME
+                    // with the bytes after it (< 32), in one round trip; as kHeapIoctl's reply
   kStats = 16,     // control socket: text stats
   kBarrier = 17,   // control socket: returns once queued releases are processed
   kBufInfo = 18,   // control socket: the bufinfo text

@@ -23,6 +23,8 @@
 
 #include "base/check.h"
 #include "dmabuf/bufinfo.h"
+#include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/heap_ioctl.h"
 #include "mm/reserved_mem.h"
 #include "platform/scm.h"
@@ -523,16 +525,31 @@ void Server::Serve(Client& client) {
   }
 
   switch (op) {
-    case Op::kHeapIoctl: {
+    case Op::kHeapIoctl:
+    case Op::kAllocNamed: {
       if (!fds.empty()) return reply(EINVAL);  // stray fds: closed, request refused
+      unsigned int cmd = static_cast<unsigned int>(h.cmd);
+      size_t arg_len = h.len;
+      std::string name;
+      if (op == Op::kAllocNamed) {
+        cmd = DMA_HEAP_IOCTL_ALLOC;
+        arg_len = sizeof(dma_heap_allocation_data);
+        if (h.len < arg_len || h.len - arg_len >= DMA_BUF_NAME_LEN) return reply(EINVAL);
+        name.assign(reinterpret_cast<const char*>(payload) + arg_len, h.len - arg_len);
+        if (name.find('\0') != std::string::npos) return reply(EINVAL);
+      }
       RequestContext request;
       request.owner = Owner{cred.pid, cred.uid, cred.gid};
       request.commit_in_requester = true;
       ScopedRequest scope(request);
-      PayloadMemory memory(payload, h.len);
+      PayloadMemory memory(payload, arg_len);
       SendFdInstaller installer;
-      int status = DmaHeapIoctl(*client.heap, static_cast<unsigned int>(h.cmd), memory,
-                                installer);
+      int status = DmaHeapIoctl(*client.heap, cmd, memory, installer);
+      if (status == 0 && op == Op::kAllocNamed && installer.fd_) {
+        Result<struct stat> st = sys::Fstat(installer.fd_.get());
+        if (DmaBufRef buf = st.ok() ? kernel_.buffers().Lookup(st->st_dev, st->st_ino) : nullptr)
+          buf->set_name(std::move(name));
+      }
       // The fd goes to the client and is closed here either way: the daemon keeps none.
       return reply(status, memory.out.data(), memory.out.size(),
                    installer.fd_ ? installer.fd_.get() : -1);
