@@ -338,6 +338,8 @@ TEST(ToolTest, DoctorSaysWhichModeIsActive) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("inotify:     max_user_instances "), std::string::npos) << out;
+  EXPECT_NE(out.find("page size:   4096\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("shmem THP:   ["), std::string::npos) << "the mode in force, not the list";
   EXPECT_NE(out.find("real kernel importers"), std::string::npos) << out;
   Daemon d;
   ASSERT_TRUE(d.ready());

@@ -462,7 +462,12 @@ int DoctorCommand() {
                                         ? "yes (/sys/class/dma_heap)"
                                         : "no (/sys/class/dma_heap absent: CONFIG_DMABUF_HEAPS off)");
   std::printf("page size:   %ld\n", ::sysconf(_SC_PAGESIZE));
-  const std::string thp = read_value("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+  // "always within_size advise [never] deny force": the bracketed one is in force.
+  std::string thp = read_value("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+  if (const size_t open = thp.find('['), close = thp.find(']');
+      open != std::string::npos && close != std::string::npos && close > open) {
+    thp = thp.substr(open + 1, close - open - 1);
+  }
   std::printf("shmem THP:   %s (%s)\n", thp.c_str(),
               sys::ReadShmemThp() == sys::ShmemThp::kHugeAdvise
                   ? "large buffers get huge folios"
