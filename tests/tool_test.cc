@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -328,6 +330,51 @@ TEST(ToolTest, DumpWithNothingHeld) {
                        {{"DMAHEAP_CONTROL", "/tmp/dmaheap-none/h.ctl"}}, &out),
             0);
   EXPECT_EQ(out, "dmabuf info not found \u00af\\_(\u30c4)_/\u00af\n");
+}
+
+// Where the kernel has heaps and no daemon runs, the views are the kernel's own files.
+TEST(ToolTest, OnAKernelWithHeapsTheViewsAreTheKernelsFiles) {
+  char tmpl[] = "/tmp/dmaheap-debugfs.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string debugfs = tmpl;
+  mkdir((debugfs + "/dma_buf").c_str(), 0755);
+  mkdir((debugfs + "/cma").c_str(), 0755);
+  mkdir((debugfs + "/cma/reserved").c_str(), 0755);
+  const std::string bufinfo =
+      "\nDma-buf Objects:\nsize    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n"
+      "00016384\t00000002\t00080007\t00000001\tsystem\t00000042\tprobe-name\n"
+      "\tAttached Devices:\nTotal 0 devices attached\n\n\nTotal 1 objects, 16384 bytes\n";
+  std::ofstream(debugfs + "/dma_buf/bufinfo") << bufinfo;
+  const char* values[][2] = {{"base_pfn", "262144"}, {"count", "32768"}, {"order_per_bit", "0"},
+                             {"used", "2048"}, {"maxchunk", "30720"}, {"bitmap", "15 0 0"}};
+  for (const auto& [key, value] : values)
+    std::ofstream(debugfs + "/cma/reserved/" + key) << value << "\n";
+  const std::map<std::string, std::string> env = {
+      {"DMAHEAP_KERNEL_HEAPS", debugfs},  // any existing directory stands for /sys/class/dma_heap
+      {"DMAHEAP_DEBUGFS", debugfs},
+      {"DMAHEAP_CONTROL", "/tmp/dmaheap-none/h.ctl"}};
+  std::string out;
+  ASSERT_EQ(RunProgram({kTool, "bufinfo"}, env, &out), 0) << out;
+  EXPECT_EQ(out, bufinfo);
+  ASSERT_EQ(RunProgram({kTool, "bufinfo", "--json"}, env, &out), 0) << out;
+  EXPECT_EQ(out, "{\"buffers\": [{\"size\": 16384, \"flags\": \"00000002\", \"mode\": "
+                 "\"00080007\", \"count\": 1, \"exp_name\": \"system\", \"ino\": 42, "
+                 "\"name\": \"probe-name\"}], \"total_objects\": 1, \"total_bytes\": 16384}\n");
+  ASSERT_EQ(RunProgram({kTool, "cma", "--json", "--bitmap"}, env, &out), 0) << out;
+  EXPECT_EQ(out, "{\"areas\": [{\"name\": \"reserved\", \"base_pfn\": 262144, \"count\": 32768, "
+                 "\"order_per_bit\": 0, \"used\": 2048, \"maxchunk\": 30720, "
+                 "\"bitmap\": [15, 0, 0]}]}\n");
+  ASSERT_EQ(RunProgram({kTool, "dump", "-b"}, env, &out), 0) << out;
+  EXPECT_NE(out.find("Total DMA-BUF count: 1, Total DMA-BUF size(bytes): 16384\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(RunProgram({kTool, "modinfo", "system_heap"}, env, &out), 1);
+  EXPECT_EQ(out, "dmaheap modinfo: the kernel: not answered here: use the kernel's own tools\n");
+  unlink((debugfs + "/dma_buf/bufinfo").c_str());
+  EXPECT_EQ(RunProgram({kTool, "bufinfo"}, env, &out), 1);
+  EXPECT_EQ(out, "dmaheap bufinfo: " + debugfs + "/dma_buf/bufinfo: No such file or directory\n");
+  std::string cmd = "rm -rf '" + debugfs + "'";
+  EXPECT_EQ(system(cmd.c_str()), 0);
 }
 
 TEST(ToolTest, DoctorSaysWhichModeIsActive) {

@@ -28,6 +28,10 @@ enum class Backend { kKernel = 0, kDaemon = 1, kEmbedded = 2 };
 // "kernel", "daemon", "embedded".
 const char* BackendName(Backend backend);
 
+// True when the running kernel has DMA-BUF heaps: /sys/class/dma_heap exists
+// ($DMAHEAP_KERNEL_HEAPS names another directory to look for, for tests).
+bool KernelHasHeaps();
+
 struct ClientOptions {
   std::optional<Backend> backend;  // unset: $DMAHEAP_BACKEND, else the first that is there
   std::string board;               // embedded: the board to boot; "" = $DMAHEAP_BOARD or "default"

@@ -51,12 +51,6 @@ std::vector<std::string> ListDir(const std::string& dir, bool sockets) {
   return out;
 }
 
-bool KernelHasHeaps() {
-  const char* sysfs = std::getenv("DMAHEAP_KERNEL_HEAPS");  // tests point it elsewhere
-  struct stat st {};
-  return ::stat(sysfs != nullptr && *sysfs != '\0' ? sysfs : "/sys/class/dma_heap", &st) == 0;
-}
-
 Result<void> SetNameIoctl(int fd, std::string_view name) {
   std::string copy(name);
   const int rc = BufferIoctl(fd, DMA_BUF_SET_NAME_B, copy.data());
@@ -245,6 +239,12 @@ Result<std::string> DaemonDir() {
 }
 
 }  // namespace
+
+bool KernelHasHeaps() {
+  const char* sysfs = std::getenv("DMAHEAP_KERNEL_HEAPS");  // tests point it elsewhere
+  struct stat st {};
+  return ::stat(sysfs != nullptr && *sysfs != '\0' ? sysfs : "/sys/class/dma_heap", &st) == 0;
+}
 
 const char* BackendName(Backend backend) {
   switch (backend) {

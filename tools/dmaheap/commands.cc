@@ -2,11 +2,13 @@
 
 #include "commands.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -37,7 +39,49 @@ std::string DefaultBoard(const ViewOptions& view) {
   return env != nullptr && *env != '\0' ? env : "default";
 }
 
-// Where a view comes from: the daemon's control socket, or a System booted here.
+std::string Debugfs() {
+  const char* env = std::getenv("DMAHEAP_DEBUGFS");  // tests point it elsewhere
+  return env != nullptr && *env != '\0' ? env : "/sys/kernel/debug";
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Errno(errno != 0 ? errno : ENOENT);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The kernel's CMA debugfs (/sys/kernel/debug/cma/<area>/…) in CmaDebugfsText's format.
+Result<std::string> KernelCmaText(bool bitmap) {
+  const std::string dir = Debugfs() + "/cma";
+  std::vector<std::string> areas;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') areas.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+  } else {
+    return Errno(errno);
+  }
+  std::sort(areas.begin(), areas.end());
+  std::string out;
+  for (const std::string& area : areas) {
+    for (const char* key : {"base_pfn", "count", "order_per_bit", "used", "maxchunk", "bitmap"}) {
+      if (std::strcmp(key, "bitmap") == 0 && !bitmap) continue;
+      Result<std::string> value = ReadWholeFile(dir + "/" + area + "/" + key);
+      if (!value.ok()) continue;  // older kernels lack some files
+      std::string words;  // one line, single spaces
+      std::istringstream in(*value);
+      for (std::string w; in >> w;) words += (words.empty() ? "" : " ") + w;
+      out += area + "/" + key + ": " + words + "\n";
+    }
+  }
+  return out;
+}
+
+// Where a view comes from: the daemon's control socket, else the kernel's own files where the
+// kernel has heaps, else a System booted here.
 class Source {
  public:
   // Messages name `what`. EACCES (a control socket that is not ours) is an error, not a reason
@@ -55,6 +99,10 @@ class Source {
         std::fprintf(stderr, "dmaheap %s: permission denied: the daemon's control socket %s is "
                      "root's (run as root)\n", what, path->c_str());
         return Errno(EACCES);
+      }
+      if (KernelHasHeaps()) {
+        source->kernel_mode_ = true;
+        return source;
       }
       if (!view.json) {
         std::fprintf(stderr, "dmaheap %s: no daemon running (%s); showing board '%s' booted "
@@ -79,10 +127,27 @@ class Source {
     return source;
   }
 
-  bool daemon() const { return !kernel_; }
+  // The file a kernel-mode view reads ("" otherwise), for messages.
+  std::string Where(Op op) const {
+    if (!kernel_mode_) return {};
+    switch (op) {
+      case Op::kBufInfo: return Debugfs() + "/dma_buf/bufinfo";
+      case Op::kLsmod: return "/proc/modules";
+      case Op::kCma: return Debugfs() + "/cma";
+      default: return "the kernel";
+    }
+  }
 
   Result<std::string> Request(Op op, const std::string& arg = {}) {
-    if (daemon()) {
+    if (kernel_mode_) {
+      switch (op) {
+        case Op::kBufInfo:
+        case Op::kLsmod: return ReadWholeFile(Where(op));
+        case Op::kCma: return KernelCmaText(arg == "bitmap");
+        default: return Errno(EOPNOTSUPP);  // the kernel's own tools answer the rest
+      }
+    }
+    if (!kernel_) {
       Reply reply = TRY(Call(sock_.get(), op, 0, arg.data(), arg.size()));
       if (reply.status != 0) return Errno(reply.status);
       return std::string(reply.data.begin(), reply.data.end());
@@ -98,8 +163,9 @@ class Source {
 
  private:
   Source() = default;
-  UniqueFd sock_;
-  std::unique_ptr<Kernel> kernel_;
+  UniqueFd sock_;                   // the daemon's control socket, or
+  bool kernel_mode_ = false;        // the kernel's files, or
+  std::unique_ptr<Kernel> kernel_;  // a System booted here
 };
 
 void Print(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
@@ -150,7 +216,12 @@ bool FetchView(const char* what, const ViewOptions& view, Op op, const std::stri
   if (!source.ok()) return false;
   Result<std::string> r = (*source)->Request(op, arg);
   if (!r.ok()) {
-    if (op == Op::kModinfo) {
+    const std::string where = (*source)->Where(op);
+    if (!where.empty()) {
+      std::fprintf(stderr, "dmaheap %s: %s: %s\n", what, where.c_str(),
+                   r.error() == EOPNOTSUPP ? "not answered here: use the kernel's own tools"
+                                           : std::strerror(r.error()));
+    } else if (op == Op::kModinfo) {
       std::fprintf(stderr, "dmaheap modinfo: ERROR: Module %s not found.\n", arg.c_str());
     } else {
       std::fprintf(stderr, "dmaheap %s: %s\n", what, std::strerror(r.error()));
@@ -308,9 +379,16 @@ int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json) {
       }
     }
   }
+  if (!have_exporter && KernelHasHeaps()) {  // the kernel's own bufinfo, when readable
+    if (Result<std::string> text = ReadWholeFile(Debugfs() + "/dma_buf/bufinfo"); text.ok()) {
+      exported = ParseBufInfo(*text);
+      have_exporter = true;
+    }
+  }
   if (per_buffer) {
     if (!have_exporter) {
-      std::fprintf(stderr, "dmaheap dump -b: needs the daemon's bufinfo (no daemon reachable)\n");
+      std::fprintf(stderr, "dmaheap dump -b: needs the exporter's bufinfo (no daemon reachable, "
+                   "no readable kernel debugfs)\n");
       return 1;
     }
     std::map<std::string, std::pair<uint64_t, uint64_t>> by_exporter;
