@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "base/check.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmabuf/dma_buf_rules.h"
@@ -18,11 +21,6 @@ static_assert(ValidSyncFlags(0x1) && ValidSyncFlags(0x3) && ValidSyncFlags(0x6) 
 static_assert(MmapRangeValid(0, 16384, 16384) && MmapRangeValid(12288, 4096, 16384) &&
               !MmapRangeValid(16384, 4096, 16384) && !MmapRangeValid(12288, 8192, 16384) &&
               !MmapRangeValid(0, 20480, 16384) && !MmapRangeValid(0, 0, 4096));
-
-const SgTable& DmaBufOps::sg_table() const {
-  static const SgTable kEmpty;
-  return kEmpty;
-}
 
 DmaBuf::DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info, Owner owner)
     : id_(id),
@@ -51,14 +49,27 @@ DmaBuf::~DmaBuf() {
 
 const std::string& DmaBuf::exp_name() const { return heap_->name(); }
 
+namespace {
+
+// The lock guarding a buffer's name: one of a few, chosen by address.
+std::mutex& NameLock(const DmaBuf* buf) {
+  static std::mutex locks[16];
+  return locks[(reinterpret_cast<uintptr_t>(buf) >> 6) % 16];
+}
+
+}  // namespace
+
 std::string DmaBuf::name() const {
-  std::lock_guard lock(name_mu_);
+  std::lock_guard lock(NameLock(this));
   return name_;
 }
 
 void DmaBuf::set_name(std::string name) {
-  std::lock_guard lock(name_mu_);
-  name_ = std::move(name);
+  DMAHEAP_DCHECK(name.size() < sizeof(name_));
+  std::lock_guard lock(NameLock(this));
+  const size_t n = std::min(name.size(), sizeof(name_) - 1);
+  std::memcpy(name_, name.data(), n);
+  name_[n] = '\0';
 }
 
 Result<UniqueFd> DmaBufFd(DmaBuf& buf, uint32_t fd_flags) {

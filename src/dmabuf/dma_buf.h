@@ -18,10 +18,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "dmaheap/kapi.h"
 #include "dmaheap/result.h"
+#include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/unique_fd.h"
 
 namespace dmaheap {
@@ -32,11 +35,9 @@ class DmaHeap;
 // READ|WRITE → kBidirectional.
 enum class DmaDirection { kBidirectional = 0, kToDevice = 1, kFromDevice = 2 };
 
-// One sg entry: a modelled DMA address (page frame << 12, never a host address) and a length.
-struct ScatterEntry {
-  uint64_t dma_address;
-  uint64_t length;
-};
+// One sg entry: a modelled DMA address (page frame << 12, never a host address) and a length —
+// the kernel API's own struct, so an exporter's table is read where it lies, never copied.
+using ScatterEntry = dma_buf_sg_entry;
 using SgTable = std::vector<ScatterEntry>;
 
 // A request to map [offset, offset + length) of a buffer (the vma a kernel exporter sees).
@@ -88,7 +89,8 @@ class DmaBufOps {
 
   // The modelled sg table of the whole buffer (what map_dma_buf returns to an importer once
   // devices are modelled). Optional: empty for an exporter without a physical model.
-  virtual const SgTable& sg_table() const;
+  // The span stays valid for the buffer's life.
+  virtual std::span<const ScatterEntry> sg_table() const { return {}; }
 
   // attach: called when a device attaches to the buffer, before any map. Optional (default:
   // accept). Errors refuse the attachment (ENOMEM, or EINVAL for a device that cannot reach
@@ -99,7 +101,8 @@ class DmaBufOps {
   // map_dma_buf: the attachment's device mapping. Optional here (default: the buffer's own sg
   // table, as both kernel heaps hand out a per-attachment copy of it); sets attachment.mapped.
   virtual Result<void> MapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) {
-    attachment.table = sg_table();
+    const std::span<const ScatterEntry> table = sg_table();
+    attachment.table.assign(table.begin(), table.end());
     attachment.mapped = true;
     return {};
   }
@@ -168,8 +171,9 @@ class DmaBuf {
   dev_t dev_ = 0;       // set once by BufferTable::Export
   int wd_ = -1;         // inotify watch of the memfd inode; set once by BufferTable::Export
   UniqueFd file_;       // the creator's fd until DmaBufFd hands it out; then empty
-  mutable std::mutex name_mu_;
-  std::string name_;    // guarded by name_mu_; empty == no name
+  // NUL-terminated, "" == no name; guarded by NameLock(this): names change rarely, so buffers
+  // share a few striped locks rather than each carrying a 40-byte mutex.
+  char name_[DMA_BUF_NAME_LEN] = {};
   std::atomic<uint64_t> cpu_accesses_{0};
 };
 

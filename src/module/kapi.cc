@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <mutex>
 
 #include "base/check.h"
 #include "dmabuf/dma_buf.h"
@@ -44,17 +43,13 @@ class CBufferOps final : public DmaBufOps {
     if (ops_->mmap == nullptr) return Errno(EINVAL);
     return Check(ops_->mmap(priv_, vma.offset, vma.length, vma.prot, vma.flags));
   }
-  // Copied from the module once, on first use (off the allocation path), by whichever thread
-  // asks first.
-  const SgTable& sg_table() const override {
-    std::call_once(table_once_, [this] {
-      if (ops_->sg_table == nullptr) return;
-      size_t count = 0;
-      const dma_buf_sg_entry* e = ops_->sg_table(priv_, &count);
-      for (size_t i = 0; e != nullptr && i < count; ++i)
-        table_.push_back(ScatterEntry{e[i].dma_address, e[i].length});
-    });
-    return table_;
+  // The module's own table, read where it lies (it lives as long as priv).
+  std::span<const ScatterEntry> sg_table() const override {
+    if (ops_->sg_table == nullptr) return {};
+    size_t count = 0;
+    const dma_buf_sg_entry* e = ops_->sg_table(priv_, &count);
+    if (e == nullptr) return {};
+    return {e, count};
   }
 
  private:
@@ -65,8 +60,6 @@ class CBufferOps final : public DmaBufOps {
   const dma_buf_ops* const ops_;
   void* const priv_;
   bool armed_ = false;
-  mutable std::once_flag table_once_;
-  mutable SgTable table_;  // written once under table_once_
 };
 
 }  // namespace
