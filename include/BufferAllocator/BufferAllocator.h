@@ -47,9 +47,13 @@ class BufferAllocator {
      */
     int AllocSystem(bool cpu_access_needed, size_t len, unsigned int heap_flags = 0);
 
-    /* DMA_BUF_IOCTL_SYNC with DMA_BUF_SYNC_START / _END | sync_type: 0, or -1 with errno. */
-    int CpuSyncStart(unsigned int dmabuf_fd, SyncType sync_type);
-    int CpuSyncEnd(unsigned int dmabuf_fd, SyncType sync_type);
+    /*
+     * DMA_BUF_IOCTL_SYNC with DMA_BUF_SYNC_START / _END | sync_type: 0, or -1 with errno.
+     * sync_type defaults to kSyncRead, as in Android 12's header, so callers written against it
+     * (CpuSyncStart(fd) / CpuSyncEnd(fd)) still compile.
+     */
+    int CpuSyncStart(unsigned int dmabuf_fd, SyncType sync_type = kSyncRead);
+    int CpuSyncEnd(unsigned int dmabuf_fd, SyncType sync_type = kSyncRead);
 
     /* The names under /dev/dma_heap (empty when there are none). */
     static std::unordered_set<std::string> GetDmabufHeapList();
@@ -57,7 +61,12 @@ class BufferAllocator {
     /* DMA_BUF_SET_NAME, the name truncated to 31 characters: 0, or -1 with errno. */
     static int DmabufSetName(unsigned int dmabuf_fd, const std::string& name);
 
-    /* Kept for binary compatibility with the ION era. */
+    /*
+     * Kept for binary compatibility with the ION era. The deprecated Alloc, AllocSystem and
+     * CpuSync* overloads each need one argument more than the current ones accept (legacy_align,
+     * or the callback, which therefore has no default), so a call that omits it never selects
+     * them: code that does not call them draws no deprecation warning, and no call is ambiguous.
+     */
     typedef std::function<int(int ion_fd, int dmabuf_fd, void* legacy_ion_custom_data)>
             CustomCpuSyncLegacyIon;
     [[deprecated("legacy_align is ignored")]] int Alloc(const std::string& heap_name, size_t len,
