@@ -10,13 +10,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * C sees an opaque struct; C++ the class BufferAllocator.h defines, declared with the same class
+ * key so that a translation unit including both headers draws no -Wmismatched-tags.
+ */
 #ifdef __cplusplus
+class BufferAllocator;
 extern "C" {
+#else
+typedef struct BufferAllocator BufferAllocator;
 #endif
 
-typedef struct BufferAllocator BufferAllocator;
-
-BufferAllocator* CreateDmabufHeapBufferAllocator();
+/* (void), not (): a prototype in C too, so -Wstrict-prototypes stays quiet. */
+BufferAllocator* CreateDmabufHeapBufferAllocator(void);
 
 void FreeDmabufHeapBufferAllocator(BufferAllocator* buffer_allocator);
 
@@ -48,7 +54,7 @@ int DmabufHeapCpuSyncEnd2(BufferAllocator* buffer_allocator, unsigned int dmabuf
 
 int DmabufSetName(BufferAllocator* buffer_allocator, unsigned int dmabuf_fd, const char* name);
 
-bool CheckIonSupport();
+bool CheckIonSupport(void);
 
 #ifdef __cplusplus
 }
