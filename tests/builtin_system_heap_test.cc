@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include "core/kernel.h"
+#include "system/system_core.h"
 #include "dmaheap/dmaheap.h"
-#include "heap/builtin_heaps.h"
+#include "system/builtin_heaps.h"
 
 namespace dmaheap {
 namespace {
@@ -17,7 +17,7 @@ TEST(BuiltinSystemHeapTest, BuiltInHeapServesButIsNoLoadedModule) {
   options.ram_bytes = 16 << 20;
   options.modules = {};
   auto sys = std::move(System::Boot(options)).value();
-  ModuleRegistry& modules = sys->kernel().modules();
+  ModuleRegistry& modules = sys->core().modules();
   ASSERT_TRUE(modules.InitBuiltin("system_heap", system_heap_init).ok());
   EXPECT_EQ(sys->HeapNames(), std::vector<std::string>{"system"});
   auto fd = sys->Allocate("system", (1 << 20) + 4096);

@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "client/transport.h"
+#include "ipc/transport.h"
 #include "dmaheap/unique_fd.h"
 #include "platform/sys.h"
-#include "service/protocol.h"
+#include "ipc/protocol.h"
 
 extern char** environ;
 

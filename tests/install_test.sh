@@ -57,7 +57,7 @@ ninja -C "$prefix/cmake-consumer" >/dev/null
 [ -e "$prefix/include/BufferAllocator/BufferAllocator.h" ] && [ -e "$prefix/include/BufferAllocator/BufferAllocatorWrapper.h" ]
 c++ -std=c++17 -Wall -Werror -o "$prefix/bufalloc" "$src/tests/libdmabufheap/compat_check.cc" \
     -I"$prefix/include" -L"$libdir" -ldmabufheap -Wl,-rpath,"$libdir"
-DMAHEAP_BACKEND=embedded "$prefix/bufalloc" | grep -q "compat_check: 0 failure(s)"
+DMAHEAP_BACKEND=embedded "$prefix/bufalloc" | grep -q "compat_check.*: 0 failure(s)"
 cc -Wall -Werror -o "$prefix/bufalloc_c" "$src/tests/libdmabufheap/compat_check.c" \
     -I"$prefix/include" -L"$libdir" -ldmabufheap -Wl,-rpath,"$libdir"
 DMAHEAP_BACKEND=embedded "$prefix/bufalloc_c" | grep -q "compat_check_c: 0 failure(s)"

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dmaheap/api.h"
 #include "dmaheap/dmaheap.h"
 
 namespace dmaheap {
@@ -26,18 +27,18 @@ namespace dmaheap {
 enum class Backend { kKernel = 0, kDaemon = 1, kEmbedded = 2 };
 
 // "kernel", "daemon", "embedded".
-const char* BackendName(Backend backend);
+DMAHEAP_API const char* BackendName(Backend backend);
 
 // True when the running kernel has DMA-BUF heaps: /sys/class/dma_heap exists
 // ($DMAHEAP_KERNEL_HEAPS names another directory to look for, for tests).
-bool KernelHasHeaps();
+DMAHEAP_API bool KernelHasHeaps();
 
 struct ClientOptions {
   std::optional<Backend> backend;  // unset: $DMAHEAP_BACKEND, else the first that is there
   std::string board;               // embedded: the board to boot; "" = $DMAHEAP_BOARD or "default"
 };
 
-class Client {
+class DMAHEAP_API Client {
  public:
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -18,12 +18,13 @@
 #include <string_view>
 #include <vector>
 
+#include "dmaheap/api.h"
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
 
 namespace dmaheap {
 
-class Kernel;
+class SystemCore;
 class DmaHeap;
 
 // The fd_flags libdmabufheap and the kernel selftest use.
@@ -74,7 +75,7 @@ struct MemoryStats {
 };
 
 // A registered heap of one System; valid while the System lives.
-class HeapHandle {
+class DMAHEAP_API HeapHandle {
  public:
   const std::string& name() const;
 
@@ -84,7 +85,7 @@ class HeapHandle {
   DmaHeap* heap_;
 };
 
-class System {
+class DMAHEAP_API System {
  public:
   System(const System&) = delete;
   System& operator=(const System&) = delete;
@@ -131,21 +132,22 @@ class System {
   std::string Lsmod();  // the /proc/modules text
   Result<std::string> Modinfo(const std::string& name_or_path);
 
-  // The core behind this System, for dmaheap's own tools and tests (not a stable API).
-  Kernel& kernel() { return *kernel_; }
+  // The inside of this System, for dmaheap's own programs (src/system/system_core.h; not part
+  // of the public API, and not exported from libdmaheap.so).
+  SystemCore& core() { return *core_; }
 
  private:
-  explicit System(std::unique_ptr<Kernel> kernel);
-  std::unique_ptr<Kernel> kernel_;
+  explicit System(std::unique_ptr<SystemCore> core);
+  std::unique_ptr<SystemCore> core_;
 };
 
 // The dma-buf ioctls on a buffer fd — DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A/B — with the
 // kernel's validation and errnos. A real kernel dma-buf goes straight to the kernel. Returns 0
 // or -errno (ENOTTY for an fd that is no buffer, or an ioctl dma-bufs do not have).
-int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept;
+DMAHEAP_API int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept;
 
 // A shared mapping of a buffer, unmapped on destruction. Move-only.
-class [[nodiscard]] Mapping {
+class [[nodiscard]] DMAHEAP_API Mapping {
  public:
   Mapping() = default;
   Mapping(const Mapping&) = delete;
@@ -174,7 +176,7 @@ class [[nodiscard]] Mapping {
 enum class SyncType : uint64_t { kRead = 1, kWrite = 2, kReadWrite = 3 };
 
 // A CPU access window: DMA_BUF_IOCTL_SYNC START on Begin, END on destruction (or End()).
-class [[nodiscard]] CpuAccess {
+class [[nodiscard]] DMAHEAP_API CpuAccess {
  public:
   CpuAccess(const CpuAccess&) = delete;
   CpuAccess& operator=(const CpuAccess&) = delete;

@@ -18,6 +18,10 @@
 extern "C" {
 #endif
 
+/* The core exports these to modules from its dynamic symbol table (libdmaheap.so, or a program
+ * that links the core): they keep default visibility whatever the core is compiled with. */
+#pragma GCC visibility push(default)
+
 struct dma_heap;
 struct dma_buf;
 struct dmaheap_module;
@@ -30,17 +34,48 @@ struct dma_buf_sg_entry {
   uint64_t length;
 };
 
-/* struct dma_buf_ops: what the exporter does for one buffer; `priv` is its buffer. */
+/* One device's attachment to a buffer (struct dma_buf_attachment). */
+struct dma_buf_attachment {
+  const char *dev_name; /* the importing device */
+  void *priv;           /* the exporter's own: set by attach, read by the other ops */
+};
+
+/*
+ * struct dma_buf_ops: what the exporter does for one buffer, in the kernel's order; `priv` is
+ * the exporter's buffer (dma_buf_export_info.priv). Every op but release is optional. Return
+ * values are 0 or -errno.
+ *
+ * Concurrency: the core calls no op with a lock of its own held. For one buffer, begin/end CPU
+ * access, mmap and the attachment ops may run at the same time on different threads (two
+ * processes syncing, two importers attaching): an exporter with mutable per-buffer state locks
+ * it itself. The ops of one attachment come from its one importer, in order: attach, then any
+ * number of map/unmap pairs, then detach (an attachment still mapped at detach is unmapped
+ * first). release runs exactly once, after every other op of the buffer has returned, and never
+ * for an export that failed.
+ */
 struct dma_buf_ops {
+  /* A device attaches (before any map). Refuse with -EINVAL for a device that cannot reach the
+   * buffer, -ENOMEM. NULL: every device may attach. */
+  int (*attach)(void *priv, struct dma_buf_attachment *attachment);
+  /* Once per successful attach, after its last unmap. */
+  void (*detach)(void *priv, struct dma_buf_attachment *attachment);
+  /* The device's view of the buffer: *table and *count, valid until unmap_dma_buf. NULL: the
+   * buffer's own sg table (sg_table below), as both kernel heaps hand out a copy of theirs. */
+  int (*map_dma_buf)(void *priv, struct dma_buf_attachment *attachment,
+                     enum dma_data_direction dir, const struct dma_buf_sg_entry **table,
+                     size_t *count);
+  void (*unmap_dma_buf)(void *priv, struct dma_buf_attachment *attachment,
+                        enum dma_data_direction dir);
   /* Required. The last fd and mapping are gone: give the memory back and free priv. */
   void (*release)(void *priv);
-  /* Optional: CPU access bracketing (DMA_BUF_IOCTL_SYNC START/END); 0 or -errno. */
+  /* CPU access bracketing (DMA_BUF_IOCTL_SYNC START / END), after the core checked the flags. */
   int (*begin_cpu_access)(void *priv, enum dma_data_direction dir);
   int (*end_cpu_access)(void *priv, enum dma_data_direction dir);
-  /* Optional: may this range be mapped? The core has checked the range; NULL refuses every
-   * mapping (-EINVAL), as dma_buf_mmap does. */
+  /* May this range be mapped? The core has checked the range; NULL refuses every mapping
+   * (-EINVAL), as dma_buf_mmap does. */
   int (*mmap)(void *priv, uint64_t offset, uint64_t length, int prot, int flags);
-  /* Optional: the modelled sg table of the whole buffer (count entries). */
+  /* dmaheap's addition: the modelled sg table of the whole buffer (count entries), valid for the
+   * buffer's life. */
   const struct dma_buf_sg_entry *(*sg_table)(void *priv, size_t *count);
 };
 
@@ -52,7 +87,8 @@ struct dma_buf_export_info {
 };
 
 /* struct dma_heap_ops. allocate: len is page-aligned and non-zero, fd_flags are valid,
- * heap_flags are 0. On success *out is the dma_buf_export result. */
+ * heap_flags are 0. On success *out is the dma_buf_export result. Called on any thread, for one
+ * heap possibly on several at once, with no core lock held. */
 struct dma_heap_ops {
   int (*allocate)(struct dma_heap *heap, uint64_t len, uint32_t fd_flags, uint64_t heap_flags,
                   struct dma_buf **out);
@@ -129,7 +165,7 @@ struct reserved_mem {
   unsigned long flags;
 };
 /* Calls it(rmem, data) per region in boot order until it returns non-zero; returns that value,
- * or 0. rmem is valid for the System's lifetime. */
+ * or 0. rmem is valid during the call; rmem->name for the System's lifetime. */
 int reserved_mem_for_each(struct dmaheap_module *module,
                           int (*it)(const struct reserved_mem *rmem, void *data), void *data);
 
@@ -145,6 +181,8 @@ size_t gen_pool_avail(struct gen_pool *pool);
 size_t gen_pool_size(struct gen_pool *pool);
 /* Every allocation must have been freed. */
 void gen_pool_destroy(struct gen_pool *pool);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -55,8 +55,8 @@ const dma_buf_sg_entry* CarveoutSgTable(void* priv, size_t* count) {
   return &static_cast<CarveoutBuffer*>(priv)->range;
 }
 
-const dma_buf_ops kCarveoutBufOps = {CarveoutRelease, nullptr, nullptr, CarveoutMmap,
-                                     CarveoutSgTable};
+const dma_buf_ops kCarveoutBufOps = {
+    .release = CarveoutRelease, .mmap = CarveoutMmap, .sg_table = CarveoutSgTable};
 
 int CarveoutAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t /*heap_flags*/,
                      dma_buf** out) {

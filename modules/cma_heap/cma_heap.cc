@@ -46,8 +46,8 @@ const dma_buf_sg_entry* CmaHeapSgTable(void* priv, size_t* count) {
   return &static_cast<CmaHeapBuffer*>(priv)->range;
 }
 
-const dma_buf_ops kCmaHeapBufOps = {CmaHeapRelease, nullptr, nullptr, CmaHeapMmap,
-                                    CmaHeapSgTable};
+const dma_buf_ops kCmaHeapBufOps = {
+    .release = CmaHeapRelease, .mmap = CmaHeapMmap, .sg_table = CmaHeapSgTable};
 
 // get_order(size) for a page-aligned size: the smallest order with 2^order pages >= size.
 unsigned GetOrder(uint64_t size) {

@@ -50,8 +50,8 @@ const dma_buf_sg_entry* SystemHeapSgTable(void* priv, size_t* count) {
   return b->table.data();
 }
 
-const dma_buf_ops kSystemHeapBufOps = {SystemHeapRelease, nullptr, nullptr, SystemHeapMmap,
-                                       SystemHeapSgTable};
+const dma_buf_ops kSystemHeapBufOps = {
+    .release = SystemHeapRelease, .mmap = SystemHeapMmap, .sg_table = SystemHeapSgTable};
 
 // The first order that fits in `remaining` and is not above the last order that succeeded
 // (max_order only ratchets down, so a fragmented allocator is not probed for large blocks again

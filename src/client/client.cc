@@ -16,13 +16,13 @@
 #include <mutex>
 
 #include "base/check.h"
-#include "client/heap_call.h"
-#include "client/transport.h"
+#include "ipc/heap_call.h"
+#include "ipc/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "platform/fd_info.h"
 #include "platform/sys.h"
-#include "service/paths.h"
+#include "ipc/paths.h"
 
 namespace dmaheap {
 namespace {

@@ -10,43 +10,27 @@
 #include <unordered_set>
 
 #include "base/check.h"
-#include "heap/dma_heap.h"
 
 namespace dmaheap {
 namespace {
 
-thread_local const RequestContext* t_request = nullptr;
-
-// memfd names are at most 249 bytes; a very long heap name is cut, the id always kept.
-void FormatMemfdName(char (&out)[250], const std::string& heap, uint64_t id) {
-  std::snprintf(out, sizeof(out), "dmaheap:%.200s:%llu", heap.c_str(),
+// memfd names are at most 249 bytes; a very long exporter name is cut, the id always kept.
+void FormatMemfdName(char (&out)[250], const std::string& exp_name, uint64_t id) {
+  std::snprintf(out, sizeof(out), "dmaheap:%.200s:%llu", exp_name.c_str(),
                 static_cast<unsigned long long>(id));
 }
 
 }  // namespace
 
-ScopedRequest::ScopedRequest(const RequestContext& request) : previous_(t_request) {
-  t_request = &request;
-}
-
-ScopedRequest::~ScopedRequest() { t_request = previous_; }
-
-// Without a request in scope the caller is this process; its credentials are read once per
-// thread (a forked child never allocates through its parent's System, so no stale pid is used).
-const RequestContext& ScopedRequest::Current() {
-  if (t_request != nullptr) return *t_request;
-  static thread_local const RequestContext self{Owner{::getpid(), ::getuid(), ::getgid()}};
-  return self;
-}
-
-Result<std::unique_ptr<BufferTable>> BufferTable::Create(sys::ShmemThp thp) {
+Result<std::unique_ptr<BufferTable>> BufferTable::Create(sys::ShmemThp thp,
+                                                         CommitPolicy commit) {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return Errno(errno);
-  return std::unique_ptr<BufferTable>(new BufferTable(UniqueFd(fd), thp));
+  return std::unique_ptr<BufferTable>(new BufferTable(UniqueFd(fd), thp, commit));
 }
 
-BufferTable::BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp)
-    : inotify_fd_(std::move(inotify_fd)), thp_(thp) {}
+BufferTable::BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp, CommitPolicy commit)
+    : inotify_fd_(std::move(inotify_fd)), thp_(thp), commit_(commit) {}
 
 BufferTable::~BufferTable() {
   if (abandoned_.load()) {
@@ -62,19 +46,18 @@ BufferTable::~BufferTable() {
 
 Result<DmaBufRef> BufferTable::Export(DmaBufExportInfo info) {
   if (abandoned_.load(std::memory_order_relaxed)) return Errno(ENODEV);
-  const RequestContext& request = ScopedRequest::Current();
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t size = info.size;
   const int accmode = static_cast<int>(info.flags & O_ACCMODE);
 
   char memfd_name[250];
-  FormatMemfdName(memfd_name, info.heap->name(), id);
+  FormatMemfdName(memfd_name, info.exporter->exp_name(), id);
   UniqueFd fd = TRY(sys::MemfdCreate(memfd_name));
   // A buffer without write access is committed here and sealed against writes, so no holder can
   // write through a /proc/self/fd reopen. An O_RDWR buffer is committed here too unless the
-  // requesting process commits it (daemon mode: the pages are then charged to the client).
-  // fallocate also sets the size, saving the ftruncate on the common path.
-  const bool commit_here = accmode != O_RDWR || !request.commit_in_requester;
+  // requesting process commits it (CommitPolicy::kInRequester). fallocate also sets the size,
+  // saving the ftruncate on the common path.
+  const bool commit_here = accmode != O_RDWR || commit_ == CommitPolicy::kHere;
   if (commit_here && thp_ != sys::ShmemThp::kHugeAdvise) {
     TRY(sys::Fallocate(fd.get(), size));
   } else {
@@ -95,22 +78,39 @@ Result<DmaBufRef> BufferTable::Export(DmaBufExportInfo info) {
       std::fprintf(stderr,
                    "dmaheap: %s: inotify watch limit reached (fs.inotify.max_user_watches); "
                    "allocation of %llu bytes refused with ENOMEM\n",
-                   info.heap->name().c_str(), static_cast<unsigned long long>(size));
+                   info.exporter->exp_name().c_str(), static_cast<unsigned long long>(size));
       return Errno(ENOMEM);
     }
     return Errno(err);
   }
 
   // One allocation for the buffer and its reference count.
-  DmaBufRef buf = std::make_shared<DmaBuf>(DmaBuf::CreateKey(), id, std::move(info), request.owner);
+  DmaBufRef buf = std::make_shared<DmaBuf>(DmaBuf::CreateKey(), id, std::move(info));
   buf->ino_ = st.st_ino;
   buf->dev_ = st.st_dev;
   buf->wd_ = wd;
   buf->file_ = std::move(fd);
-  std::lock_guard lock(mu_);
-  by_wd_.emplace(wd, st.st_ino);
-  by_ino_.emplace(st.st_ino, buf);
   return buf;
+}
+
+Result<UniqueFd> BufferTable::Install(const DmaBufRef& buf, const InstallRequest& request) {
+  if (!buf->file_) return Errno(EBUSY);
+  const int accmode = static_cast<int>(request.fd_flags & O_ACCMODE);
+  UniqueFd out;
+  if (accmode == O_RDWR) {
+    out = std::move(buf->file_);  // created O_RDWR | O_CLOEXEC
+  } else {
+    // A new open file description with exactly the requested access mode; the creator's
+    // read-write fd closes when the buffer is registered below.
+    out = TRY(sys::Reopen(buf->file_.get(), accmode | O_CLOEXEC));
+    buf->file_.reset();
+  }
+  buf->owner_ = request.owner;
+  if (!request.name.empty()) buf->set_name(request.name);
+  std::lock_guard lock(mu_);
+  by_wd_.emplace(buf->wd_, buf->ino_);
+  by_ino_.emplace(buf->ino_, buf);
+  return out;
 }
 
 size_t BufferTable::ProcessReleases() {

@@ -1,12 +1,14 @@
 // BufferTable: the live buffers of one System, their memfd backing and their release.
 //
-// Export creates a buffer's memory exactly as DESIGN.md "Buffers" says: a memfd
-// `dmaheap:<heap>:<id>` (MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_NOEXEC_SEAL), sized to the
-// page-aligned length, committed before the allocation returns, sealed SHRINK|GROW|SEAL (plus
-// WRITE when the buffer is handed out without write access), and watched with inotify
-// IN_DELETE_SELF through /proc/self/fd/N before the fd leaves this process. The event fires when
-// the last fd and the last mapping are gone in every process; ProcessReleases then drops the
-// buffer, which releases its memory (DmaBufOps destructor).
+// Export (dma_buf_export) creates a buffer's memory exactly as DESIGN.md "Buffers" says: a memfd
+// `dmaheap:<exp_name>:<id>` (MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_NOEXEC_SEAL), sized to the
+// page-aligned length, committed (here, or by the requesting process: CommitPolicy), sealed
+// SHRINK|GROW|SEAL (plus WRITE when the buffer is handed out without write access), and watched
+// with inotify IN_DELETE_SELF through /proc/self/fd/N. Install (dma_buf_fd) then records who
+// asked, names it, registers it and hands out its fd. The event fires when the last fd and the
+// last mapping are gone in every process; ProcessReleases then drops the buffer, which releases
+// its memory (DmaBufOps destructor). A buffer exported but never installed is released when its
+// last reference goes.
 //
 // Every allocation and every stats read calls ProcessReleases first, so a close that has
 // returned is visible to the next call: the kernel queues IN_DELETE_SELF before close/munmap
@@ -29,26 +31,17 @@
 
 namespace dmaheap {
 
-// The request being served on this thread (the kernel's `current`): whose it is, and where its
-// O_RDWR memory is committed. Set by the dispatch path for the duration of one ALLOC.
-struct RequestContext {
-  Owner owner;
-  // true: the requesting process commits O_RDWR memory itself (the daemon hands out an
-  // uncommitted memfd so the pages are charged to the client's memory cgroup).
-  bool commit_in_requester = false;
-};
+// Who commits an O_RDWR buffer's memory. The requesting process, when it is another one (the
+// daemon): the client library or the shim commits the memfd it receives, so the pages are
+// charged to the client's memory cgroup, not the daemon's. A buffer without write access is
+// always committed here, before it is sealed against writes.
+enum class CommitPolicy { kHere, kInRequester };
 
-class ScopedRequest {
- public:
-  explicit ScopedRequest(const RequestContext& request);
-  ScopedRequest(const ScopedRequest&) = delete;
-  ScopedRequest& operator=(const ScopedRequest&) = delete;
-  ~ScopedRequest();
-  // The current thread's request; a default (this process, commit here) when none is set.
-  static const RequestContext& Current();
-
- private:
-  const RequestContext* previous_;
+// What Install records of the request a buffer was made for.
+struct InstallRequest {
+  Owner owner;            // the requesting process's credentials
+  std::string_view name;  // DMA_BUF_SET_NAME at birth; "" for none; < DMA_BUF_NAME_LEN bytes
+  uint32_t fd_flags = 0;  // O_ACCMODE | O_CLOEXEC, as validated by the caller
 };
 
 class BufferTable {
@@ -58,12 +51,18 @@ class BufferTable {
   ~BufferTable();
 
   // `thp`: how to commit memory (huge folios where the host's shmem THP mode allows them).
-  static Result<std::unique_ptr<BufferTable>> Create(sys::ShmemThp thp);
+  static Result<std::unique_ptr<BufferTable>> Create(sys::ShmemThp thp, CommitPolicy commit);
 
-  // dma_buf_export: the buffer with its creator fd, registered and watched. Errors: ENOMEM when
-  // the memory cannot be committed or the per-uid inotify watch limit is reached (logged once
-  // per occurrence); EMFILE/ENFILE.
+  // dma_buf_export: the buffer with its creator fd, watched, not yet registered. Errors: ENOMEM
+  // when the memory cannot be committed or the per-uid inotify watch limit is reached (logged
+  // once per occurrence); EMFILE/ENFILE; ENODEV in a forked child's copy.
   Result<DmaBufRef> Export(DmaBufExportInfo info);
+
+  // dma_buf_fd: records the request's owner and name, registers the buffer and hands out its
+  // fd — the creator's memfd, or for a non-O_RDWR request a new open file description with
+  // exactly that access mode — close-on-exec (the caller's installer applies what was asked).
+  // Once per buffer: EBUSY for a buffer already installed. EMFILE/ENFILE.
+  Result<UniqueFd> Install(const DmaBufRef& buf, const InstallRequest& request);
 
   // Releases every buffer whose IN_DELETE_SELF is queued. After IN_Q_OVERFLOW the live watches
   // are reconciled from /proc/self/fdinfo/<inotify fd>. Returns the number released.
@@ -78,6 +77,7 @@ class BufferTable {
   int release_fd() const { return inotify_fd_.get(); }
   uint64_t overflow_count() const { return overflows_.load(std::memory_order_relaxed); }
   sys::ShmemThp thp() const { return thp_; }
+  CommitPolicy commit_policy() const { return commit_; }
 
   // In a child after fork: closes the child's copy of the inotify fd (it must not consume the
   // parent's events) and forgets every buffer without releasing it — the memory model belongs
@@ -85,11 +85,12 @@ class BufferTable {
   void AbandonAfterFork();
 
  private:
-  BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp);
+  BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp, CommitPolicy commit);
   void ReconcileLocked(std::vector<DmaBufRef>& released);  // requires read_mu_
 
   UniqueFd inotify_fd_;
   const sys::ShmemThp thp_;
+  const CommitPolicy commit_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<uint64_t> overflows_{0};
   std::atomic<bool> abandoned_{false};

@@ -102,7 +102,10 @@ std::string FormatBufInfo(const std::vector<DmaBufRef>& buffers,
     out += line;
     // No fences are modelled: dma_resv_describe prints nothing for an idle reservation.
     out += "\tAttached Devices:\n";
-    out += "Total 0 devices attached\n\n";
+    const std::vector<std::string> devices = buf->attached_devices();
+    for (const std::string& device : devices) out += "\t" + device + "\n";
+    std::snprintf(line, sizeof(line), "Total %zu devices attached\n\n", devices.size());
+    out += line;
     total += buf->size();
   }
   std::snprintf(line, sizeof(line), "\nTotal %zu objects, %" PRIu64 " bytes\n", buffers.size(),

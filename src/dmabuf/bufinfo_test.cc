@@ -9,37 +9,40 @@
 #include <sstream>
 #include <string>
 
-#include "dmaheap/dmaheap.h"
-#include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmabuf/test_exporter.h"
 #include "test_util.h"
 
 namespace dmaheap {
 namespace {
 
-std::unique_ptr<System> Boot() {
-  BootOptions options;
-  options.ram_bytes = 64 << 20;
-  return std::move(System::Boot(options)).value();
+using testing_util::TestBuffers;
+
+// The bufinfo text of the table's live buffers, with holder counts from /proc.
+std::string BufInfo(TestBuffers& buffers) {
+  buffers.Live();
+  std::vector<DmaBufRef> live = buffers.table().Snapshot();
+  std::vector<ino_t> inodes;
+  for (const DmaBufRef& b : live) inodes.push_back(b->ino());
+  const dev_t dev = live.empty() ? 0 : live.front()->dev();
+  return FormatBufInfo(live, CountHolders(dev, inodes));
 }
 
 TEST(BufInfoTest, EmptyTableHasHeaderAndTotals) {
-  auto sys = Boot();
-  EXPECT_EQ(sys->BufInfo(),
+  TestBuffers buffers("system");
+  EXPECT_EQ(BufInfo(buffers),
             "\nDma-buf Objects:\n"
             "size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n"
             "\nTotal 0 objects, 0 bytes\n");
 }
 
 TEST(BufInfoTest, OneLinePerBufferInTheKernelFormat) {
-  auto sys = Boot();
-  auto a = sys->Allocate("system", 8192);
-  auto b = sys->Allocate("system", 100, O_RDONLY);
-  ASSERT_TRUE(a.ok() && b.ok());
-  char name[] = "camera-frame";
-  ASSERT_EQ(BufferIoctl(a->get(), DMA_BUF_SET_NAME_B, name), 0);
+  TestBuffers buffers("system");
+  UniqueFd a = buffers.Alloc(8192, O_RDWR, "camera-frame");
+  UniqueFd b = buffers.Alloc(4096, O_RDONLY);
+  ASSERT_TRUE(a.valid() && b.valid());
   struct stat sa {}, sb {};
-  fstat(a->get(), &sa);
-  fstat(b->get(), &sb);
+  fstat(a.get(), &sa);
+  fstat(b.get(), &sb);
 
   char expect[1024];
   std::snprintf(expect, sizeof(expect),
@@ -51,19 +54,40 @@ TEST(BufInfoTest, OneLinePerBufferInTheKernelFormat) {
                 "\tAttached Devices:\nTotal 0 devices attached\n\n"
                 "\nTotal 2 objects, 12288 bytes\n",
                 static_cast<unsigned long>(sa.st_ino), static_cast<unsigned long>(sb.st_ino));
-  EXPECT_EQ(sys->BufInfo(), expect);
+  EXPECT_EQ(BufInfo(buffers), expect);
+}
+
+// Attached devices are listed under each buffer, as dma_buf_debug_show prints them.
+TEST(BufInfoTest, AttachedDevicesAreListed) {
+  TestBuffers buffers("system");
+  UniqueFd fd = buffers.Alloc(4096);
+  ASSERT_TRUE(fd.valid());
+  struct stat st {};
+  fstat(fd.get(), &st);
+  DmaBufRef buf = buffers.table().Lookup(st.st_dev, st.st_ino);
+  ASSERT_NE(buf, nullptr);
+  DmaBufAttachment* display = std::move(DmaBufAttach(*buf, "display")).value();
+  DmaBufAttachment* codec = std::move(DmaBufAttach(*buf, "codec")).value();
+  const std::string text = BufInfo(buffers);
+  EXPECT_NE(text.find("\tAttached Devices:\n\tdisplay\n\tcodec\nTotal 2 devices attached\n\n"),
+            std::string::npos)
+      << text;
+  DmaBufDetach(*buf, display);
+  DmaBufDetach(*buf, codec);
+  EXPECT_NE(BufInfo(buffers).find("\tAttached Devices:\nTotal 0 devices attached\n"),
+            std::string::npos);
 }
 
 // The count column is every fd and mapping that refers to the buffer, in any process.
 TEST(BufInfoTest, CountComesFromProc) {
-  auto sys = Boot();
-  auto fd = sys->Allocate("system", 4096);
-  ASSERT_TRUE(fd.ok());
-  UniqueFd dup_fd(dup(fd->get()));
-  auto map = Mapping::Map(fd->get(), 4096);
-  ASSERT_TRUE(map.ok());
+  TestBuffers buffers;
+  UniqueFd fd = buffers.Alloc(4096);
+  ASSERT_TRUE(fd.valid());
+  UniqueFd dup_fd(dup(fd.get()));
+  void* map = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd.get(), 0);
+  ASSERT_NE(map, MAP_FAILED);
   struct stat st {};
-  fstat(fd->get(), &st);
+  fstat(fd.get(), &st);
   auto counts = CountHolders(st.st_dev, {st.st_ino});
   EXPECT_EQ(counts[st.st_ino], 3);  // two fds + one mapping
 
@@ -80,6 +104,7 @@ TEST(BufInfoTest, CountComesFromProc) {
   close(pipefd[0]);
   close(pipefd[1]);
   EXPECT_EQ(CountHolders(st.st_dev, {st.st_ino})[st.st_ino], 3);
+  munmap(map, 4096);
 }
 
 }  // namespace

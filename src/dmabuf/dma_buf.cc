@@ -1,116 +1,116 @@
 #include "dmabuf/dma_buf.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 
 #include "base/check.h"
-#include "dmaheap/uapi/linux/dma-buf.h"
-#include "dmabuf/dma_buf_rules.h"
-#include "heap/dma_heap.h"
-#include "platform/sys.h"
 
 namespace dmaheap {
 
-// kernel-facts.md §12, as the rules compute it.
-static_assert(ValidSyncFlags(0x1) && ValidSyncFlags(0x3) && ValidSyncFlags(0x6) &&
-              ValidSyncFlags(0x7) && !ValidSyncFlags(0x0) && !ValidSyncFlags(0x8) &&
-              !ValidSyncFlags(0xb));
-static_assert(MmapRangeValid(0, 16384, 16384) && MmapRangeValid(12288, 4096, 16384) &&
-              !MmapRangeValid(16384, 4096, 16384) && !MmapRangeValid(12288, 8192, 16384) &&
-              !MmapRangeValid(0, 20480, 16384) && !MmapRangeValid(0, 0, 4096));
-
-DmaBuf::DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info, Owner owner)
-    : id_(id),
-      size_(info.size),
-      f_flags_(info.flags & O_ACCMODE),
-      heap_(info.heap),
-      owner_(owner),
-      ops_(std::move(info.ops)) {
-  if (HeapOwner* owner = heap_->owner()) owner->refs.fetch_add(1);
-  HeapCounters& c = heap_->counters();
-  c.live_buffers.fetch_add(1, std::memory_order_relaxed);
-  uint64_t live = c.live_bytes.fetch_add(size_, std::memory_order_relaxed) + size_;
-  uint64_t peak = c.peak_bytes.load(std::memory_order_relaxed);
-  while (live > peak && !c.peak_bytes.compare_exchange_weak(peak, live)) {
-  }
-}
-
-// The release: the exporter's object goes first (it returns the frames), then the counters.
-DmaBuf::~DmaBuf() {
-  ops_.reset();
-  HeapCounters& c = heap_->counters();
-  c.live_buffers.fetch_sub(1, std::memory_order_relaxed);
-  c.live_bytes.fetch_sub(size_, std::memory_order_relaxed);
-  if (HeapOwner* owner = heap_->owner()) owner->refs.fetch_sub(1);
-}
-
-const std::string& DmaBuf::exp_name() const { return heap_->name(); }
+// The attachments of one buffer (dmabuf->attachments).
+struct DmaBuf::Attachments {
+  std::vector<std::unique_ptr<DmaBufAttachment>> list;
+};
 
 namespace {
 
-// The lock guarding a buffer's name: one of a few, chosen by address.
-std::mutex& NameLock(const DmaBuf* buf) {
+// The lock guarding a buffer's name and attachment list: one of a few, chosen by address.
+std::mutex& BufferLock(const DmaBuf* buf) {
   static std::mutex locks[16];
   return locks[(reinterpret_cast<uintptr_t>(buf) >> 6) % 16];
 }
 
 }  // namespace
 
+DmaBuf::DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info)
+    : id_(id),
+      size_(info.size),
+      f_flags_(info.flags & O_ACCMODE),
+      exporter_(info.exporter),
+      ops_(std::move(info.ops)) {
+  exporter_->BufferExported(size_);
+}
+
+// The release: the exporter's object goes first (it returns the frames), then its reference.
+DmaBuf::~DmaBuf() {
+  attachments_.reset();
+  ops_.reset();
+  exporter_->BufferReleased(size_);
+}
+
 std::string DmaBuf::name() const {
-  std::lock_guard lock(NameLock(this));
+  std::lock_guard lock(BufferLock(this));
   return name_;
 }
 
-void DmaBuf::set_name(std::string name) {
+void DmaBuf::set_name(std::string_view name) {
   DMAHEAP_DCHECK(name.size() < sizeof(name_));
-  std::lock_guard lock(NameLock(this));
+  std::lock_guard lock(BufferLock(this));
   const size_t n = std::min(name.size(), sizeof(name_) - 1);
   std::memcpy(name_, name.data(), n);
   name_[n] = '\0';
 }
 
-Result<UniqueFd> DmaBufFd(DmaBuf& buf, uint32_t fd_flags) {
-  if (!buf.file_) return Errno(EBUSY);
-  UniqueFd creator = std::move(buf.file_);
-  const int accmode = static_cast<int>(fd_flags & O_ACCMODE);
-  const bool cloexec = (fd_flags & O_CLOEXEC) != 0;
-  if (accmode == O_RDWR) {
-    // The memfd was created O_RDWR|O_CLOEXEC: only the close-on-exec bit may need changing.
-    if (!cloexec) TRY(sys::SetCloexec(creator.get(), false));
-    return creator;
+std::vector<std::string> DmaBuf::attached_devices() const {
+  std::lock_guard lock(BufferLock(this));
+  std::vector<std::string> out;
+  if (attachments_ != nullptr) {
+    for (const auto& a : attachments_->list) out.push_back(a->device);
   }
-  // A new open file description with exactly the requested access mode; the creator's
-  // read-write fd is closed when `creator` goes out of scope.
-  return sys::Reopen(creator.get(), accmode | (cloexec ? O_CLOEXEC : 0));
+  return out;
 }
 
-Result<DmaDirection> DmaBufSyncFlags(uint64_t flags) {
-  if (!ValidSyncFlags(flags)) return Errno(EINVAL);
-  switch (flags & DMA_BUF_SYNC_RW) {
-    case DMA_BUF_SYNC_READ:
-      return DmaDirection::kFromDevice;
-    case DMA_BUF_SYNC_WRITE:
-      return DmaDirection::kToDevice;
-    case DMA_BUF_SYNC_RW:
-      return DmaDirection::kBidirectional;
-    default:
-      return Errno(EINVAL);
-  }
-}
-
-Result<void> DmaBufSync(DmaBuf& buf, uint64_t flags) {
-  const DmaDirection dir = TRY(DmaBufSyncFlags(flags));
-  buf.count_cpu_access();
-  if ((flags & DMA_BUF_SYNC_END) != 0) return buf.ops().EndCpuAccess(dir);
-  return buf.ops().BeginCpuAccess(dir);
+Result<void> DmaBuf::CpuAccess(DmaDirection dir, bool end) {
+  cpu_accesses_.fetch_add(1, std::memory_order_relaxed);
+  return end ? ops_->EndCpuAccess(dir) : ops_->BeginCpuAccess(dir);
 }
 
 Result<void> DmaBufMmapCheck(DmaBuf& buf, const VmaRequest& vma) {
   if (!MmapRangeValid(vma.offset, vma.length, buf.size())) return Errno(EINVAL);
   return buf.ops().Mmap(vma);
+}
+
+Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, std::string device) {
+  auto attachment = std::make_unique<DmaBufAttachment>();
+  attachment->device = std::move(device);
+  TRY(buf.ops().Attach(*attachment));
+  DmaBufAttachment* raw = attachment.get();
+  std::lock_guard lock(BufferLock(&buf));
+  if (buf.attachments_ == nullptr) buf.attachments_ = std::make_unique<DmaBuf::Attachments>();
+  buf.attachments_->list.push_back(std::move(attachment));
+  return raw;
+}
+
+void DmaBufDetach(DmaBuf& buf, DmaBufAttachment* attachment) {
+  if (attachment->mapped) DmaBufUnmapAttachment(buf, *attachment, DmaDirection::kBidirectional);
+  buf.ops().Detach(*attachment);
+  std::unique_ptr<DmaBufAttachment> gone;  // destroyed after the lock
+  std::lock_guard lock(BufferLock(&buf));
+  DMAHEAP_DCHECK(buf.attachments_ != nullptr);
+  auto& list = buf.attachments_->list;
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const auto& a) { return a.get() == attachment; });
+  DMAHEAP_DCHECK(it != list.end());
+  gone = std::move(*it);
+  list.erase(it);
+}
+
+Result<std::span<const ScatterEntry>> DmaBufMapAttachment(DmaBuf& buf,
+                                                          DmaBufAttachment& attachment,
+                                                          DmaDirection dir) {
+  if (attachment.mapped) return Errno(EBUSY);
+  TRY(buf.ops().MapDmaBuf(attachment, dir));
+  attachment.mapped = true;
+  return std::span<const ScatterEntry>(attachment.table);
+}
+
+void DmaBufUnmapAttachment(DmaBuf& buf, DmaBufAttachment& attachment, DmaDirection dir) {
+  if (!attachment.mapped) return;
+  buf.ops().UnmapDmaBuf(attachment, dir);
+  attachment.mapped = false;
 }
 
 }  // namespace dmaheap

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "dmaheap/dmaheap.h"
+#include "dmabuf/test_exporter.h"
 
 namespace dmaheap {
 namespace {
@@ -75,19 +75,17 @@ TEST(DmaBufInfoTest, TableAndJson) {
 }
 
 TEST(DmaBufInfoTest, ReadsThisProcessFdsAndMaps) {
-  BootOptions options;
-  options.ram_bytes = 64 << 20;
-  auto sys = std::move(System::Boot(options)).value();
-  auto held = sys->Allocate("system", 8192);
-  auto mapped_only = sys->Allocate("system", 4096);
-  ASSERT_TRUE(held.ok() && mapped_only.ok());
-  void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, mapped_only->get(), 0);
+  testing_util::TestBuffers buffers("system");
+  UniqueFd held = buffers.Alloc(8192);
+  UniqueFd mapped_only = buffers.Alloc(4096);
+  ASSERT_TRUE(held.valid() && mapped_only.valid());
+  void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, mapped_only.get(), 0);
   ASSERT_NE(p, MAP_FAILED);
   struct stat st {};
-  ASSERT_EQ(fstat(mapped_only->get(), &st), 0);
-  mapped_only->reset();
+  ASSERT_EQ(fstat(mapped_only.get(), &st), 0);
+  mapped_only.reset();
   struct stat held_st {};
-  ASSERT_EQ(fstat(held->get(), &held_st), 0);
+  ASSERT_EQ(fstat(held.get(), &held_st), 0);
 
   DmaBufSnapshot snap = ReadProcfsDmaBufs(getpid());
   ASSERT_EQ(snap.buffers.size(), 2u);

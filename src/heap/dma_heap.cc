@@ -22,6 +22,21 @@ Result<DmaBufRef> DmaHeap::Export(std::unique_ptr<DmaBufOps> ops, uint64_t size,
   return context_.buffers.Export(DmaBufExportInfo{this, size, fd_flags, std::move(ops)});
 }
 
+void DmaHeap::BufferExported(uint64_t size) {
+  if (owner_ != nullptr) owner_->refs.fetch_add(1);
+  counters_.live_buffers.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t live = counters_.live_bytes.fetch_add(size, std::memory_order_relaxed) + size;
+  uint64_t peak = counters_.peak_bytes.load(std::memory_order_relaxed);
+  while (live > peak && !counters_.peak_bytes.compare_exchange_weak(peak, live)) {
+  }
+}
+
+void DmaHeap::BufferReleased(uint64_t size) {
+  counters_.live_buffers.fetch_sub(1, std::memory_order_relaxed);
+  counters_.live_bytes.fetch_sub(size, std::memory_order_relaxed);
+  if (owner_ != nullptr) owner_->refs.fetch_sub(1);
+}
+
 Result<DmaHeap*> HeapRegistry::Add(const DmaHeapExportInfo& info) {
   if (info.name.empty()) {
     std::fprintf(stderr, "dma_heap: Cannot add heap without a name\n");

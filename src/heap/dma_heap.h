@@ -1,10 +1,15 @@
 // DmaHeap and HeapRegistry: registered heaps (struct dma_heap) and dma_heap_add's rules
 // (drivers/dma-buf/dma-heap.c).
 //
-// A heap provides one operation, Allocate; everything a buffer does afterwards lives in the
-// DmaBufOps object it exports. The core validates and page-aligns every request before
-// Allocate runs (DmaHeapIoctl), so heaps may assume: len is a non-zero multiple of 4096,
+// A heap provides one operation, Allocate (struct dma_heap_ops); everything a buffer does
+// afterwards lives in the DmaBufOps object it exports (dmabuf/dma_buf.h). These two are the one
+// description of a heap: a module's C tables (include/dmaheap/kapi.h) mirror them entry for
+// entry. The core validates and page-aligns every request before Allocate runs
+// (DmaHeapAllocate, heap/alloc.h), so heaps may assume: len is a non-zero multiple of 4096,
 // fd_flags ⊆ O_CLOEXEC|O_ACCMODE, heap_flags == 0, and releases already queued were processed.
+//
+// A DmaHeap is its buffers' exporter (DmaBufExporter): exp_name is the heap's name, and every
+// live buffer holds a reference on the module providing it and counts in the heap's counters.
 #ifndef DMAHEAP_SRC_HEAP_DMA_HEAP_H
 #define DMAHEAP_SRC_HEAP_DMA_HEAP_H
 
@@ -45,10 +50,10 @@ struct HeapContext {
 class DmaHeapOps {
  public:
   virtual ~DmaHeapOps() = default;
-  // Called by DmaHeapIoctl for each validated ALLOC request, with no core lock held; may run on
-  // several threads at once. Returns the exported buffer (DmaBufExport) still holding its
-  // creator fd. Errors: ENOMEM when the heap's memory cannot hold `len`; nothing is leaked on
-  // failure.
+  // allocate. Called by DmaHeapAllocate for each validated request, with no core lock held; may
+  // run on several threads at once. Required. Returns the buffer exported with DmaHeap::Export
+  // (not yet installed: the core installs it). Errors: ENOMEM when the heap's memory cannot hold
+  // `len`; nothing is leaked on failure.
   virtual Result<DmaBufRef> Allocate(DmaHeap& heap, uint64_t len, uint32_t fd_flags,
                                      uint64_t heap_flags) const = 0;
 };
@@ -77,7 +82,7 @@ struct HeapCounters {
   std::atomic<uint64_t> peak_bytes{0};
 };
 
-class DmaHeap {
+class DmaHeap final : public DmaBufExporter {
  public:
   DmaHeap(const DmaHeap&) = delete;
   DmaHeap& operator=(const DmaHeap&) = delete;
@@ -95,6 +100,10 @@ class DmaHeap {
   // dma_buf_export for this heap's buffers: creates the backing memfd (see BufferTable::Export).
   Result<DmaBufRef> Export(std::unique_ptr<DmaBufOps> ops, uint64_t size, uint32_t fd_flags);
 
+  // DmaBufExporter.
+  const std::string& exp_name() const override { return name_; }
+  void BufferExported(uint64_t size) override;
+  void BufferReleased(uint64_t size) override;
 
  private:
   friend class HeapRegistry;

@@ -22,7 +22,7 @@ class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     pages_ = std::move(PageAllocator::Create(0, 1024)).value();
-    buffers_ = std::move(BufferTable::Create(sys::ShmemThp::kHugeNever)).value();
+    buffers_ = std::move(BufferTable::Create(sys::ShmemThp::kHugeNever, CommitPolicy::kHere)).value();
     context_ = std::make_unique<HeapContext>(HeapContext{*pages_, *buffers_, *reserved_});
     registry_ = std::make_unique<HeapRegistry>(*context_);
   }

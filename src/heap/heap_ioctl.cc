@@ -1,18 +1,13 @@
 #include "heap/heap_ioctl.h"
 
 #include <fcntl.h>
-#include <linux/ioctl.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <vector>
 
-#include "base/check.h"
-#include "dmabuf/buffer_table.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
-#include "heap/dma_heap.h"
-#include "platform/sys.h"
 
 namespace dmaheap {
 namespace {
@@ -22,49 +17,24 @@ constexpr size_t kDrvSize = sizeof(dma_heap_allocation_data);
 static_assert(DmaHeapIoctlSizes(kAllocCmd).in_size == 24 &&
               DmaHeapIoctlSizes(kAllocCmd).out_size == 24);
 
-// dma_heap_buffer_alloc + dma_heap_ioctl_allocate after copy-in.
-int Allocate(DmaHeap& heap, dma_heap_allocation_data& data, FdInstaller& installer) {
+// dma_heap_ioctl_allocate after copy-in: the byte-level check, then the core.
+int Allocate(AllocRequest request, dma_heap_allocation_data& data, FdInstaller& installer) {
   if (data.fd != 0) return EINVAL;
-  if ((data.fd_flags & ~static_cast<uint32_t>(DMA_HEAP_VALID_FD_FLAGS)) != 0) return EINVAL;
-  if ((data.heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS) != 0) return EINVAL;
-  // "Allocations from all heaps have to begin and end on page boundaries." A length within
-  // 4095 of 2^64 wraps to 0 here and is refused like len 0.
-  const uint64_t len = (data.len + sys::kPageSize - 1) & ~uint64_t{sys::kPageSize - 1};
-  if (len == 0) return EINVAL;
-
-  HeapCounters& counters = heap.counters();
-  heap.context().buffers.ProcessReleases();
-  Result<DmaBufRef> buf = heap.ops().Allocate(heap, len, data.fd_flags, data.heap_flags);
-  if (!buf.ok()) {
-    counters.failures.fetch_add(1, std::memory_order_relaxed);
-    return buf.error();
-  }
-  // dma_buf_fd. On failure the creator fd closes here, and the buffer is released through its
-  // watch like any other.
-  Result<UniqueFd> fd = DmaBufFd(**buf, data.fd_flags);
-  if (!fd.ok()) return fd.error();
-  Result<uint32_t> number = installer.Install(std::move(fd).value(), data.fd_flags);
+  request.len = data.len;
+  request.fd_flags = data.fd_flags;
+  request.heap_flags = data.heap_flags;
+  Result<Allocation> allocation = DmaHeapAllocate(request);
+  if (!allocation.ok()) return allocation.error();
+  Result<int> number =
+      installer.Install(std::move(allocation->fd), (data.fd_flags & O_CLOEXEC) != 0);
   if (!number.ok()) return number.error();
-  counters.allocations.fetch_add(1, std::memory_order_relaxed);
-  data.fd = *number;
+  data.fd = static_cast<uint32_t>(*number);
   return 0;
 }
 
 }  // namespace
 
-Result<void> SelfUserMemory::CopyIn(void* dst, size_t len) {
-  return sys::CopyFromUser(dst, arg_, len);
-}
-
-Result<void> SelfUserMemory::CopyOut(const void* src, size_t len) {
-  return sys::CopyToUser(arg_, src, len);
-}
-
-Result<uint32_t> SelfFdInstaller::Install(UniqueFd fd, uint32_t /*fd_flags*/) {
-  return static_cast<uint32_t>(fd.release());
-}
-
-int DmaHeapIoctl(DmaHeap& heap, unsigned int cmd, IoctlUserMemory& user,
+int DmaHeapIoctl(unsigned int cmd, const AllocRequest& request, IoctlArg& arg,
                  FdInstaller& installer) {
   const HeapIoctlSizes sizes = DmaHeapIoctlSizes(cmd);
   if (!sizes.valid) return EINVAL;
@@ -78,15 +48,16 @@ int DmaHeapIoctl(DmaHeap& heap, unsigned int cmd, IoctlUserMemory& user,
     heap_data.resize(ksize);
     kdata = heap_data.data();
   }
-  if (!user.CopyIn(kdata, sizes.in_size).ok()) return EFAULT;
+  if (!arg.CopyIn(kdata, sizes.in_size).ok()) return EFAULT;
   std::memset(kdata + sizes.in_size, 0, ksize - sizes.in_size);
 
   dma_heap_allocation_data data;
   std::memcpy(&data, kdata, sizeof(data));
-  int err = Allocate(heap, data, installer);
+  int err = Allocate(request, data, installer);
   std::memcpy(kdata, &data, sizeof(data));
 
-  if (!user.CopyOut(kdata, sizes.out_size).ok()) return EFAULT;
+  // As on Linux, an fd already installed stays installed when the copy-back fails (§2.4).
+  if (!arg.CopyOut(kdata, sizes.out_size).ok()) return EFAULT;
   return err;
 }
 

@@ -1,37 +1,43 @@
+#include "mm/genalloc.h"
+
 #include <gtest/gtest.h>
 
-#include "dmaheap/kapi.h"
-
+namespace dmaheap {
 namespace {
 
 TEST(GenPoolTest, FirstFitOverChunksWithItsGranularity) {
-  gen_pool* pool = gen_pool_create(12, -1);
-  ASSERT_NE(pool, nullptr);
-  EXPECT_EQ(gen_pool_add(pool, 0x60000000, 0x10000, -1), 0);  // 16 pages
-  EXPECT_EQ(gen_pool_add(pool, 0x70000000, 0x4000, -1), 0);   // 4 pages
-  EXPECT_EQ(gen_pool_add(pool, 0x70100800, 0x1000, -1), -EINVAL) << "off the 4 KiB granule";
-  EXPECT_EQ(gen_pool_add(pool, 0x70200000, 0, -1), -EINVAL);
-  EXPECT_EQ(gen_pool_size(pool), 0x14000u);
-  EXPECT_EQ(gen_pool_avail(pool), 0x14000u);
+  std::unique_ptr<GenPool> pool = std::move(GenPool::Create(12)).value();
+  ASSERT_TRUE(pool->Add(0x60000000, 0x10000).ok());  // 16 pages
+  ASSERT_TRUE(pool->Add(0x70000000, 0x4000).ok());   // 4 pages
+  EXPECT_EQ(pool->Add(0x70100800, 0x1000).error(), EINVAL) << "off the 4 KiB granule";
+  EXPECT_EQ(pool->Add(0x70200000, 0).error(), EINVAL);
+  EXPECT_EQ(pool->size(), 0x14000u);
+  EXPECT_EQ(pool->avail(), 0x14000u);
 
-  EXPECT_EQ(gen_pool_alloc(pool, 0x8000), 0x60000000u);
-  EXPECT_EQ(gen_pool_alloc(pool, 100), 0x60008000u) << "rounded up to one granule";
-  EXPECT_EQ(gen_pool_alloc(pool, 0x8000), 0u)
+  EXPECT_EQ(pool->Alloc(0x8000).value(), 0x60000000u);
+  EXPECT_EQ(pool->Alloc(100).value(), 0x60008000u) << "rounded up to one granule";
+  EXPECT_EQ(pool->Alloc(0x8000).error(), ENOMEM)
       << "7 pages left in the first chunk, 4 in the second: no room for 8";
-  EXPECT_EQ(gen_pool_alloc(pool, 0x4000), 0x60009000u) << "first fit: still the first chunk";
-  EXPECT_EQ(gen_pool_alloc(pool, 0x4000), 0x70000000u) << "3 pages left there: the next chunk";
-  EXPECT_EQ(gen_pool_avail(pool), 0x3000u);
-  gen_pool_free(pool, 0x60000000, 0x8000);
-  EXPECT_EQ(gen_pool_alloc(pool, 0x2000), 0x60000000u) << "first fit reuses the hole";
-  EXPECT_EQ(gen_pool_avail(pool), 0x9000u);
-  gen_pool_free(pool, 0x60000000, 0x2000);
-  gen_pool_free(pool, 0x60009000, 0x4000);
-  gen_pool_free(pool, 0x60008000, 100);
-  gen_pool_free(pool, 0x70000000, 0x4000);
-  EXPECT_EQ(gen_pool_avail(pool), 0x14000u);
-  EXPECT_EQ(gen_pool_alloc(pool, 0), 0u);
-  gen_pool_destroy(pool);
-  EXPECT_EQ(gen_pool_create(-1, -1), nullptr);
+  EXPECT_EQ(pool->Alloc(0x4000).value(), 0x60009000u) << "first fit: still the first chunk";
+  EXPECT_EQ(pool->Alloc(0x4000).value(), 0x70000000u) << "3 pages left there: the next chunk";
+  EXPECT_EQ(pool->avail(), 0x3000u);
+  pool->Free(0x60000000, 0x8000);
+  EXPECT_EQ(pool->Alloc(0x2000).value(), 0x60000000u) << "first fit reuses the hole";
+  EXPECT_EQ(pool->avail(), 0x9000u);
+  pool->Free(0x60000000, 0x2000);
+  pool->Free(0x60009000, 0x4000);
+  pool->Free(0x60008000, 100);
+  pool->Free(0x70000000, 0x4000);
+  EXPECT_EQ(pool->avail(), 0x14000u);
+  EXPECT_EQ(pool->Alloc(0).error(), EINVAL);
+}
+
+TEST(GenPoolTest, OrderOutsideTheKernelsRangeIsRefused) {
+  EXPECT_EQ(GenPool::Create(-1).error(), EINVAL);
+  EXPECT_EQ(GenPool::Create(31).error(), EINVAL);
+  EXPECT_TRUE(GenPool::Create(0).ok());
+  EXPECT_TRUE(GenPool::Create(30).ok());
 }
 
 }  // namespace
+}  // namespace dmaheap

@@ -43,12 +43,6 @@ Result<std::unique_ptr<ReservedMemory>> ReservedMemory::Create(
     return Errno(EINVAL);
   }
   out->regions_ = std::move(regions);
-  for (const ReservedRegion& r : out->regions_) {
-    const unsigned long flags = (r.no_map ? RESERVED_MEM_NO_MAP : 0) |
-                                (r.reusable ? RESERVED_MEM_REUSABLE : 0) |
-                                (r.heap ? RESERVED_MEM_HEAP : 0);
-    out->c_regions_.push_back(reserved_mem{r.name.c_str(), r.base, r.size, flags});
-  }
   return out;
 }
 

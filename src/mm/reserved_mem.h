@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "dmaheap/kapi.h"
 #include "dmaheap/result.h"
 #include "mm/cma.h"
 #include "mm/page_alloc.h"
@@ -64,7 +63,7 @@ class ReservedMemory {
   // CMA one (order_per_bit 0, as rmem_cma_setup and the cma= area use). EINVAL for a region
   // the page allocator cannot reserve, or a CMA region off the pageblock alignment; nothing is
   // kept of a failed boot but `pages`, which
-  // may hold part of the reservation and must be discarded with it (Kernel::Boot does).
+  // may hold part of the reservation and must be discarded with it (SystemCore::Boot does).
   static Result<std::unique_ptr<ReservedMemory>> Create(PageAllocator& pages,
                                                         std::vector<ReservedRegion> regions);
   // No reserved memory at all.
@@ -75,15 +74,12 @@ class ReservedMemory {
   const std::vector<CmaRegion>& cma() const { return cma_; }
   // dev_get_cma_area(NULL): the default area, or null.
   CmaRegion* default_cma();
-  // The regions as kapi.h's struct reserved_mem, in boot order.
-  const std::vector<reserved_mem>& CRegions() const { return c_regions_; }
 
  private:
   ReservedMemory() = default;
 
   std::vector<ReservedRegion> regions_;
   std::vector<CmaRegion> cma_;
-  std::vector<reserved_mem> c_regions_;  // names point into regions_
 };
 
 // Each area as `grep -r . /sys/kernel/debug/cma/` shows it ("NAME/used: 2048", decimal), then

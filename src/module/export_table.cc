@@ -5,13 +5,6 @@
 
 namespace dmaheap {
 
-const KernelSymbol* ExportTable::Find(std::string_view name) const {
-  for (const KernelSymbol& s : symbols_) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
-
 bool LicenseIsGplCompatible(std::string_view license) {
   static constexpr std::string_view kGpl[] = {"GPL",          "GPL v2",       "GPL and additional rights",
                                               "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"};

@@ -1,9 +1,7 @@
-// The core's symbols as modules see them (kernel/module's symbol tables), and the check a module
-// passes before it is mapped (simplify_symbols + check_modinfo + verify_namespace).
-//
-// Each exported symbol has a class — plain (EXPORT_SYMBOL) or GPL-only (EXPORT_SYMBOL_GPL) — and
-// an optional namespace (EXPORT_SYMBOL_NS[_GPL]). A module may use a GPL-only symbol only when
-// its license is GPL-compatible, and a namespaced symbol only when it imports the namespace.
+// The check a module passes before it is mapped (kernel/module's simplify_symbols +
+// check_modinfo + verify_namespace), against the core's export table (kapi/ksymtab.h). A module
+// may use a GPL-only symbol only when its license is GPL-compatible, and a namespaced symbol only
+// when it imports the namespace.
 #ifndef DMAHEAP_SRC_MODULE_EXPORT_TABLE_H
 #define DMAHEAP_SRC_MODULE_EXPORT_TABLE_H
 
@@ -12,26 +10,10 @@
 #include <vector>
 
 #include "dmaheap/result.h"
+#include "kapi/ksymtab.h"
 #include "module/module_elf.h"
 
 namespace dmaheap {
-
-enum class ExportClass { kPlain, kGplOnly };
-
-struct KernelSymbol {
-  std::string name;
-  ExportClass cls = ExportClass::kPlain;
-  std::string ns;  // "" == no namespace
-};
-
-class ExportTable {
- public:
-  void Add(KernelSymbol symbol) { symbols_.push_back(std::move(symbol)); }
-  const KernelSymbol* Find(std::string_view name) const;
-
- private:
-  std::vector<KernelSymbol> symbols_;
-};
 
 // The licenses the kernel's license_is_gpl_compatible() accepts.
 bool LicenseIsGplCompatible(std::string_view license);

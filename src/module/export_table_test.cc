@@ -8,7 +8,6 @@
 #include <string>
 
 #include "dmaheap/vermagic.h"
-#include "module/export.h"
 
 namespace dmaheap {
 namespace {
@@ -80,26 +79,6 @@ TEST(ExportTableTest, GplCompatibleLicensesAreTheKernelsList) {
   for (const char* l : {"Proprietary", "", "gpl", "MIT", "BSD"}) {
     EXPECT_FALSE(LicenseIsGplCompatible(l)) << l;
   }
-}
-
-// The core's own table: what modules can bind to, with the RFC's classes.
-TEST(CoreExportTableTest, MemoryExportsHaveTheKernelsClasses) {
-  const ExportTable table = CoreExportTable();
-  for (const char* gpl : {"cma_alloc", "cma_release", "cma_get_name", "cma_get_size",
-                          "cma_for_each_area", "cma_get_flags", "dev_get_cma_area",
-                          "reserved_mem_for_each", "alloc_pages", "__free_pages"}) {
-    const KernelSymbol* sym = table.Find(gpl);
-    ASSERT_NE(sym, nullptr) << gpl;
-    EXPECT_EQ(sym->cls, ExportClass::kGplOnly) << gpl;
-    EXPECT_EQ(sym->ns, "") << gpl;
-  }
-  for (const char* plain : {"gen_pool_create", "gen_pool_add", "gen_pool_alloc", "gen_pool_free",
-                            "gen_pool_avail", "gen_pool_size", "gen_pool_destroy"}) {
-    const KernelSymbol* sym = table.Find(plain);
-    ASSERT_NE(sym, nullptr) << plain;
-    EXPECT_EQ(sym->cls, ExportClass::kPlain) << plain << ": EXPORT_SYMBOL, as lib/genalloc.c";
-  }
-  EXPECT_EQ(table.Find("dma_heap_add")->ns, "DMA_BUF_HEAP");
 }
 
 }  // namespace

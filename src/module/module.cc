@@ -13,57 +13,35 @@
 #include "base/check.h"
 #include "dmaheap/vermagic.h"
 #include "heap/dma_heap.h"
-#include "module/kapi_internal.h"
+#include "kapi/module_context.h"
 #include "module/module_elf.h"
 #include "platform/search_path.h"
 
 namespace dmaheap {
 
-// What a module's init context reaches: the heap list and the module's own records.
-class ModuleContextOwner {
- public:
-  HeapRegistry* heaps;
-  HeapOwner* owner;
-  std::vector<DmaHeap*>* registered;
-  std::vector<std::unique_ptr<CHeapOps>>* ops;
-};
+// One loaded (or built-in) module and the context its init registers heaps through.
+struct ModuleRegistry::Module final : public ModuleContext {
+  Module(HeapRegistry& registry) : heap_registry(registry) {}
 
-struct ModuleRegistry::Module {
+  Result<DmaHeap*> AddHeap(DmaHeapExportInfo info, std::unique_ptr<DmaHeapOps> heap_ops) override {
+    info.owner = &owner;
+    DmaHeap* heap = TRY(heap_registry.Add(info));  // the kernel's checks and messages
+    heaps.push_back(heap);
+    if (heap_ops != nullptr) ops.push_back(std::move(heap_ops));
+    return heap;
+  }
+  HeapContext& heap_context() override { return heap_registry.context(); }
+
+  HeapRegistry& heap_registry;
   ModuleImage image;
   bool builtin = false;
   void* handle = nullptr;
   uintptr_t base = 0;
   HeapOwner owner;
   std::vector<DmaHeap*> heaps;
-  std::vector<std::unique_ptr<CHeapOps>> ops;
-  ModuleContextOwner context_owner;
-  dmaheap_module context{};  // kept for the module's lifetime; active only during init
+  std::vector<std::unique_ptr<DmaHeapOps>> ops;  // the heaps' ops; they outlive the heaps
+  dmaheap_module context{this, false};  // kept for the module's lifetime; active during init
 };
-
-int ModuleRegisterHeap(dmaheap_module& ctx, const dma_heap_export_info& info, DmaHeap** out) {
-  ModuleContextOwner& o = *ctx.owner;
-  DmaHeapExportInfo core;
-  core.name = info.name != nullptr ? info.name : "";
-  if (info.ops != nullptr && info.ops->allocate != nullptr) {
-    o.ops->push_back(std::make_unique<CHeapOps>(info.ops));
-    core.ops = o.ops->back().get();
-  }
-  core.priv = info.priv;
-  core.owner = o.owner;
-  core.properties.contiguous = (info.flags & DMA_HEAP_CONTIGUOUS) != 0;
-  core.properties.cached = (info.flags & DMA_HEAP_UNCACHED) == 0;
-  core.properties.max_size = info.max_size;
-  Result<DmaHeap*> heap = o.heaps->Add(core);  // the kernel's checks and messages
-  if (!heap.ok()) return -heap.error();
-  o.registered->push_back(*heap);
-  *out = *heap;
-  return 0;
-}
-
-HeapContext* ModuleHeapContext(struct dmaheap_module* module) {
-  if (module == nullptr || module->owner == nullptr) return nullptr;
-  return &module->owner->heaps->context();
-}
 
 ModuleRegistry::ModuleRegistry(HeapRegistry& heaps, ExportTable exports)
     : heaps_(heaps), exports_(std::move(exports)) {}
@@ -85,7 +63,7 @@ Result<void> ModuleRegistry::Insmod(const std::string& path) {
       return Errno(EEXIST);
     }
   }
-  auto m = std::make_unique<Module>();
+  auto m = std::make_unique<Module>(heaps_);
   m->image = std::move(image);
   const std::string& name = m->image.name;
   m->handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -114,8 +92,7 @@ Result<void> ModuleRegistry::Insmod(const std::string& path) {
 }
 
 Result<void> ModuleRegistry::InitLocked(Module& m, int (*init)(dmaheap_module*)) {
-  m.context_owner = ModuleContextOwner{&heaps_, &m.owner, &m.heaps, &m.ops};
-  m.context = dmaheap_module{&m.context_owner, true};
+  m.context.active = true;
   const int rc = init(&m.context);
   m.context.active = false;
   if (rc == 0) return {};
@@ -128,7 +105,7 @@ Result<void> ModuleRegistry::InitLocked(Module& m, int (*init)(dmaheap_module*))
 
 Result<void> ModuleRegistry::InitBuiltin(const std::string& name, int (*init)(dmaheap_module*)) {
   std::lock_guard lock(mu_);
-  auto m = std::make_unique<Module>();
+  auto m = std::make_unique<Module>(heaps_);
   m->image.name = name;
   m->image.init = name + "_init";
   m->builtin = true;

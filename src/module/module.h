@@ -19,15 +19,11 @@
 #include "dmaheap/result.h"
 #include "module/export_table.h"
 
+struct dmaheap_module;
+
 namespace dmaheap {
 
 class HeapRegistry;
-}  // namespace dmaheap
-struct dmaheap_module;
-namespace dmaheap {
-class DmaHeap;
-class DmaHeapOps;
-struct HeapOwner;
 
 struct ModuleStatus {
   std::string name;

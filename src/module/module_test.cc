@@ -1,5 +1,6 @@
-// Loading, refusing and unloading heap modules in an embedded System, with modules the suite
-// builds (tests/modules/); they bind to the kernel API in libdmaheap.so, which the test links.
+// Loading, refusing and unloading heap modules, with modules the suite builds (tests/modules/),
+// on a module registry of its own over modelled memory (no System): they bind to the kernel API
+// this test links, which its dynamic symbol table offers them.
 
 #include "module/module.h"
 
@@ -11,9 +12,12 @@
 #include <sstream>
 #include <string>
 
-#include "core/kernel.h"
-#include "dmaheap/dmaheap.h"
-#include "test_util.h"
+#include "dmabuf/buffer_table.h"
+#include "heap/alloc.h"
+#include "heap/dma_heap.h"
+#include "kapi/ksymtab.h"
+#include "mm/page_alloc.h"
+#include "mm/reserved_mem.h"
 
 namespace dmaheap {
 namespace {
@@ -25,17 +29,44 @@ bool Mapped(const std::string& path) {
   return text.str().find(path) != std::string::npos;
 }
 
-bool HasHeap(System& sys, const std::string& name) {
-  for (const auto& n : sys.HeapNames()) {
-    if (n == name) return true;
-  }
-  return false;
-}
-
+// A System's worth of parts below the system layer, torn down in the System's order: buffers
+// (their releases run module code), then heaps, then the modules.
 class ModuleTest : public ::testing::Test {
  protected:
-  void SetUp() override { sys_ = testing_util::BootSystem(uint64_t{64} << 20); }
-  ModuleRegistry& modules() { return sys_->kernel().modules(); }
+  ModuleTest()
+      : pages_(std::move(PageAllocator::Create(0x40000, 16384)).value()),
+        buffers_(std::move(BufferTable::Create(sys::ShmemThp::kHugeNever, CommitPolicy::kHere))
+                     .value()),
+        reserved_(ReservedMemory::Empty()),
+        context_{*pages_, *buffers_, *reserved_},
+        heaps_(std::make_unique<HeapRegistry>(context_)),
+        modules_(std::make_unique<ModuleRegistry>(*heaps_, CoreExportTable())) {}
+  void SetUp() override { ASSERT_TRUE(modules_->Modprobe("system_heap").ok()); }
+  ~ModuleTest() override {
+    buffers_.reset();
+    heaps_.reset();
+    modules_.reset();
+  }
+
+  ModuleRegistry& modules() { return *modules_; }
+  std::vector<std::string> HeapNames() {
+    std::vector<std::string> names;
+    for (DmaHeap* heap : heaps_->List()) names.push_back(heap->name());
+    return names;
+  }
+  bool HasHeap(const std::string& name) { return heaps_->Find(name) != nullptr; }
+  uint64_t FreePages() {
+    buffers_->ProcessReleases();
+    return pages_->free_pages();
+  }
+  Result<Allocation> Allocate(const std::string& heap, uint64_t len) {
+    AllocRequest request;
+    request.heap = heaps_->Find(heap);
+    if (request.heap == nullptr) return Errno(ENOENT);
+    request.len = len;
+    request.owner = Owner{getpid(), getuid(), getgid()};
+    return DmaHeapAllocate(request);
+  }
   // insmod with stderr captured into *message.
   int Insmod(const char* path, std::string* message = nullptr) {
     testing::internal::CaptureStderr();
@@ -44,42 +75,45 @@ class ModuleTest : public ::testing::Test {
     if (message != nullptr) *message = err;
     return r.ok() ? 0 : r.error();
   }
-  std::unique_ptr<System> sys_;
+
+  std::unique_ptr<PageAllocator> pages_;
+  std::unique_ptr<BufferTable> buffers_;
+  std::unique_ptr<ReservedMemory> reserved_;
+  HeapContext context_;
+  std::unique_ptr<HeapRegistry> heaps_;
+  std::unique_ptr<ModuleRegistry> modules_;
 };
 
 TEST_F(ModuleTest, HeapModuleServesThenUnloadsOnlyAfterItsLastBuffer) {
   ASSERT_EQ(Insmod(TEST_HEAP_MODULE_PATH), 0);
-  EXPECT_TRUE(HasHeap(*sys_, "test_heap"));
+  EXPECT_TRUE(HasHeap("test_heap"));
   EXPECT_TRUE(Mapped(TEST_HEAP_MODULE_PATH));
-  const uint64_t free_before = sys_->Stats().free_pages;
-  auto fd = sys_->Allocate("test_heap", 3 * 4096 + 1);
-  ASSERT_TRUE(fd.ok()) << fd.error();
-  EXPECT_EQ(lseek(fd->get(), 0, SEEK_END), 4 * 4096);
-  EXPECT_EQ(sys_->SgTable(fd->get())->size(), 4u);
-  EXPECT_EQ(sys_->Stats().free_pages, free_before - 4);
-  auto map = Mapping::Map(fd->get(), 4096);
-  ASSERT_TRUE(map.ok());
-  EXPECT_EQ(Mapping::Map(fd->get(), 4096, PROT_READ, MAP_PRIVATE).error(), EINVAL)
+  const uint64_t free_before = FreePages();
+  Result<Allocation> a = Allocate("test_heap", 3 * 4096 + 1);
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ(lseek(a->fd.get(), 0, SEEK_END), 4 * 4096);
+  EXPECT_EQ(a->buffer->ops().sg_table().size(), 4u);
+  EXPECT_EQ(FreePages(), free_before - 4);
+  EXPECT_TRUE(DmaBufMmapCheck(*a->buffer, {0, 4096, PROT_READ, MAP_SHARED}).ok());
+  EXPECT_EQ(DmaBufMmapCheck(*a->buffer, {0, 4096, PROT_READ, MAP_PRIVATE}).error(), EINVAL)
       << "the module's mmap op decides";
-  map->reset();
 
   // /proc/modules: one live buffer holds the module.
   const std::string listing = modules().ProcModules();
   EXPECT_NE(listing.find("\ntest_heap_module "), std::string::npos) << listing;
   EXPECT_NE(listing.find(" 1 - Live 0x"), std::string::npos) << listing;
   EXPECT_EQ(modules().Rmmod("test_heap_module").error(), EWOULDBLOCK);
-  EXPECT_TRUE(HasHeap(*sys_, "test_heap"));
+  EXPECT_TRUE(HasHeap("test_heap"));
 
-  fd->reset();
-  sys_->Drain();
-  EXPECT_EQ(sys_->Stats().free_pages, free_before);
+  a = Errno(ENOENT);  // the fd and the core's reference go
+  EXPECT_EQ(FreePages(), free_before);
   EXPECT_TRUE(modules().Rmmod("test_heap_module").ok());
-  EXPECT_FALSE(HasHeap(*sys_, "test_heap"));
+  EXPECT_FALSE(HasHeap("test_heap"));
   EXPECT_FALSE(Mapped(TEST_HEAP_MODULE_PATH)) << "unmapped after unload";
   EXPECT_EQ(modules().Rmmod("test_heap_module").error(), ENOENT);
   // And it can come back.
   ASSERT_EQ(Insmod(TEST_HEAP_MODULE_PATH), 0);
-  EXPECT_TRUE(sys_->Allocate("test_heap", 4096).ok());
+  EXPECT_TRUE(Allocate("test_heap", 4096).ok());
 }
 
 // The RFC's subject: the system heap is a module, permanent, and refuses to be removed.
@@ -87,13 +121,13 @@ TEST_F(ModuleTest, SystemHeapIsAPermanentModule) {
   const std::string listing = modules().ProcModules();
   EXPECT_EQ(listing.rfind("system_heap ", 0), 0u) << listing;
   EXPECT_NE(listing.find(" 0 [permanent], Live 0x"), std::string::npos) << listing;
-  auto fd = sys_->Allocate("system", 4096);
-  ASSERT_TRUE(fd.ok());
+  Result<Allocation> a = Allocate("system", 4096);
+  ASSERT_TRUE(a.ok());
   EXPECT_NE(modules().ProcModules().find("system_heap 16"), std::string::npos);
   EXPECT_NE(modules().ProcModules().find(" 1 [permanent],"), std::string::npos)
       << "a live buffer holds the module";
   EXPECT_EQ(modules().Rmmod("system_heap").error(), EBUSY);
-  EXPECT_TRUE(sys_->Allocate("system", 4096).ok()) << "and the heap keeps serving";
+  EXPECT_TRUE(Allocate("system", 4096).ok()) << "and the heap keeps serving";
   EXPECT_TRUE(Mapped("system_heap.so"));
   EXPECT_TRUE(modules().Modprobe("system_heap").ok()) << "already loaded: nothing to do";
   auto info = modules().Modinfo("system_heap");
@@ -104,17 +138,6 @@ TEST_F(ModuleTest, SystemHeapIsAPermanentModule) {
   EXPECT_NE(info->find("/dmaheap/modules/system_heap.so\n"), std::string::npos) << *info;
 }
 
-// The same through the public embedded API.
-TEST_F(ModuleTest, PublicApiManagesModules) {
-  EXPECT_TRUE(sys_->Insmod(TEST_HEAP_MODULE_PATH).ok());
-  EXPECT_NE(sys_->Lsmod().find("test_heap_module "), std::string::npos);
-  EXPECT_TRUE(sys_->Modprobe("system_heap").ok());
-  EXPECT_EQ(sys_->Rmmod("system_heap").error(), EBUSY);
-  EXPECT_TRUE(sys_->Modinfo("system_heap").ok());
-  EXPECT_TRUE(sys_->Rmmod("test_heap_module").ok());
-  EXPECT_EQ(sys_->Lsmod().find("test_heap_module "), std::string::npos);
-}
-
 TEST_F(ModuleTest, ModprobeAndModinfoOfUnknownModules) {
   testing::internal::CaptureStderr();
   EXPECT_EQ(modules().Modprobe("no_such_heap").error(), ENOENT);
@@ -122,21 +145,6 @@ TEST_F(ModuleTest, ModprobeAndModinfoOfUnknownModules) {
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("modprobe: FATAL: Module no_such_heap not found."), std::string::npos) << err;
   EXPECT_NE(err.find("modinfo: ERROR: Module no_such_heap not found."), std::string::npos) << err;
-}
-
-// A System that cannot load a boot module does not boot half-way.
-TEST(ModuleBootTest, MissingBootModuleFailsTheBoot) {
-  BootOptions options;
-  options.ram_bytes = 16 << 20;
-  options.modules = {"system_heap", "no_such_heap"};
-  testing::internal::CaptureStderr();
-  auto sys = System::Boot(options);
-  testing::internal::GetCapturedStderr();
-  EXPECT_EQ(sys.error(), ENOENT);
-  options.modules = {};
-  auto bare = System::Boot(options);
-  ASSERT_TRUE(bare.ok());
-  EXPECT_TRUE((*bare)->HeapNames().empty()) << "no modules, no heaps";
 }
 
 TEST_F(ModuleTest, PermanentModuleCannotBeRemoved) {
@@ -155,7 +163,7 @@ TEST_F(ModuleTest, FailingInitLeavesNoHeapAndNoMapping) {
   std::string message;
   EXPECT_EQ(Insmod(FAILING_MODULE_PATH, &message), ENODEV);
   EXPECT_NE(message.find("failing_module: init failed"), std::string::npos) << message;
-  EXPECT_FALSE(HasHeap(*sys_, "failing_heap"));
+  EXPECT_FALSE(HasHeap("failing_heap"));
   EXPECT_FALSE(Mapped(FAILING_MODULE_PATH));
   EXPECT_EQ(modules().ProcModules().find("failing_module"), std::string::npos);
 }
@@ -164,7 +172,7 @@ TEST_F(ModuleTest, StaticConstructorCannotRegister) {
   std::string message;
   EXPECT_EQ(Insmod(STATIC_CTOR_MODULE_PATH, &message), EINVAL);
   EXPECT_NE(message.find("outside a module's init refused"), std::string::npos) << message;
-  EXPECT_FALSE(HasHeap(*sys_, "sneaky_heap"));
+  EXPECT_FALSE(HasHeap("sneaky_heap"));
 }
 
 TEST_F(ModuleTest, ModuleCallsItsOwnFunctionNotTheCoresNamesake) {
@@ -197,8 +205,8 @@ TEST_F(ModuleTest, RefusalsLeaveTheSystemUnharmed) {
     EXPECT_FALSE(Mapped(row.path)) << "checked before mapping";
   }
   EXPECT_EQ(modules().ProcModules(), boot_listing);
-  EXPECT_EQ(sys_->HeapNames(), std::vector<std::string>{"system"});
-  EXPECT_TRUE(sys_->Allocate("system", 4096).ok());
+  EXPECT_EQ(HeapNames(), std::vector<std::string>{"system"});
+  EXPECT_TRUE(Allocate("system", 4096).ok());
 }
 
 }  // namespace

@@ -27,7 +27,6 @@
 #include <linux/dma-heap.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -45,14 +44,16 @@
 #include <string_view>
 
 #include "base/check.h"
-#include "client/heap_call.h"
+#include "dmabuf/dma_buf_ioctl.h"
 #include "dmabuf/dma_buf_rules.h"
-#include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "heap/heap_ioctl.h"
+#include "ipc/heap_call.h"
+#include "ipc/paths.h"
+#include "ipc/transport.h"
 #include "platform/fd_info.h"
+#include "platform/ioctl_arg.h"
 #include "platform/sys.h"
-#include "service/paths.h"
 
 #define DMAHEAP_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -295,55 +296,22 @@ int HeapIoctl(int fd, unsigned long request, void* arg) {
 
 bool BufferHeapName(int fd, std::string* heap) { return sys::BufferHeapOfFd(fd, heap); }
 
+// A buffer fd of this process, served with the dma-buf core's rules; its name goes to the daemon.
+class ShimBuffer final : public DaemonBuffer {
+ public:
+  explicit ShimBuffer(int fd) : DaemonBuffer(St().heap_dir, fd) {}
+  FdInstaller& installer() override { return installer_; }
+  bool IsSyncFile(int fd) override { return IsSignalledSyncFile(fd); }
+
+ private:
+  SelfFdInstaller installer_;
+};
+
 int BufferIoctl(int fd, unsigned long request, void* arg) {
   Inside inside;
-  switch (static_cast<unsigned int>(request)) {
-    case DMA_BUF_IOCTL_SYNC: {
-      dma_buf_sync sync;
-      if (!sys::CopyFromUser(&sync, arg, sizeof(sync)).ok()) return -EFAULT;
-      if (!ValidSyncFlags(sync.flags)) return -EINVAL;
-      // No device attachment can be mapped from here: CPU access needs no exporter work.
-      return 0;
-    }
-    case DMA_BUF_SET_NAME_A:
-    case DMA_BUF_SET_NAME_B: {
-      Result<std::string> name =
-          sys::CopyStringFromUser(static_cast<const char*>(arg), DMA_BUF_NAME_LEN);
-      if (!name.ok()) return -name.error();
-      std::string heap;
-      if (!BufferHeapName(fd, &heap)) return -ENOTTY;
-      Result<std::string> path = HeapSocketPath(St().heap_dir, heap);
-      if (!path.ok()) return -ENODEV;
-      Result<UniqueFd> sock = ConnectSocket(*path);
-      if (!sock.ok()) return -ENODEV;
-      Result<Reply> reply = Call(sock->get(), Op::kSetName, 0, name->data(), name->size(), fd);
-      if (!reply.ok()) return -ENODEV;
-      return -reply->status;
-    }
-    case DMA_BUF_IOCTL_EXPORT_SYNC_FILE: {
-      dma_buf_export_sync_file exp;
-      if (!sys::CopyFromUser(&exp, arg, sizeof(exp)).ok()) return -EFAULT;
-      if (!ValidSyncFileFlags(exp.flags)) return -EINVAL;
-      // No fence is ever pending: an eventfd that polls readable stands in for a signalled
-      // sync_file.
-      int sync_fd = ::eventfd(1, EFD_CLOEXEC);
-      if (sync_fd < 0) return -errno;
-      exp.fd = sync_fd;
-      if (!sys::CopyToUser(arg, &exp, sizeof(exp)).ok()) {
-        ::close(sync_fd);
-        return -EFAULT;
-      }
-      return 0;
-    }
-    case DMA_BUF_IOCTL_IMPORT_SYNC_FILE: {
-      dma_buf_import_sync_file imp;
-      if (!sys::CopyFromUser(&imp, arg, sizeof(imp)).ok()) return -EFAULT;
-      if (!ValidSyncFileFlags(imp.flags)) return -EINVAL;
-      return sys::IsEventFd(imp.fd) ? 0 : -EINVAL;
-    }
-    default:
-      return -ENOTTY;
-  }
+  SelfIoctlArg user(arg);
+  ShimBuffer buffer(fd);
+  return -DmaBufIoctl(static_cast<unsigned int>(request), user, buffer);
 }
 
 // An fd the table does not know (dup, exec, SCM_RIGHTS) that got ENOTTY for a heap or dma-buf

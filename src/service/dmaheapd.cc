@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "core/kernel.h"
-#include "service/paths.h"
+#include "system/system_core.h"
+#include "ipc/paths.h"
 #include "service/server.h"
 
 namespace {
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   // The board is read and its memory placed before anything starts: a bad board is refused
   // here, on the caller's terminal, with the message naming what is wrong.
   std::vector<std::string> boot_log;
-  auto board_config = dmaheap::Kernel::ConfigForBoard(board, &boot_log);
+  auto board_config = dmaheap::SystemCore::ConfigForBoard(board, &boot_log);
   if (!board_config.ok()) return 2;
   dmaheap::ServerConfig config;
   auto dir = dmaheap::HeapDirPath();
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     setsid();
   }
 
-  dmaheap::KernelConfig kconfig = *board_config;
+  dmaheap::SystemConfig kconfig = *board_config;
   if (!modules_file.empty()) {
     std::ifstream in(modules_file);
     if (!in) {
@@ -109,7 +109,9 @@ int main(int argc, char** argv) {
       if (!line.empty()) kconfig.modules.push_back(line);
     }
   }
-  auto kernel = dmaheap::Kernel::Boot(kconfig);
+  // Clients commit their O_RDWR buffers themselves, so the memory is charged to them.
+  kconfig.commit = dmaheap::CommitPolicy::kInRequester;
+  auto kernel = dmaheap::SystemCore::Boot(kconfig);
   if (!kernel.ok()) return Fail("boot", kernel.error());
   auto server = dmaheap::Server::Create(**kernel, config);
   if (!server.ok()) return Fail("serving " + config.heap_dir, server.error());

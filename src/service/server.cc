@@ -29,8 +29,8 @@
 #include "mm/reserved_mem.h"
 #include "platform/scm.h"
 #include "platform/sys.h"
-#include "service/paths.h"
-#include "service/protocol.h"
+#include "ipc/paths.h"
+#include "ipc/protocol.h"
 
 namespace dmaheap {
 namespace {
@@ -67,7 +67,7 @@ Result<UniqueFd> ListenAt(const std::string& path, mode_t mode) {
 }
 
 // The caller's argument bytes, as the client copied them in.
-class PayloadMemory final : public IoctlUserMemory {
+class PayloadMemory final : public IoctlArg {
  public:
   PayloadMemory(const uint8_t* data, size_t len) : data_(data), len_(len) {}
   Result<void> CopyIn(void* dst, size_t len) override {
@@ -89,9 +89,9 @@ class PayloadMemory final : public IoctlUserMemory {
 // Holds the new buffer fd until it is sent; the client patches its own fd number in.
 class SendFdInstaller final : public FdInstaller {
  public:
-  Result<uint32_t> Install(UniqueFd fd, uint32_t /*fd_flags*/) override {
+  Result<int> Install(UniqueFd fd, bool /*cloexec*/) override {
     fd_ = std::move(fd);
-    return 0u;
+    return 0;
   }
   UniqueFd fd_;
 };
@@ -142,10 +142,10 @@ Result<std::pair<std::string, HeapSocketMode>> ParseHeapMode(const std::string& 
   return std::make_pair(name, m);
 }
 
-Server::Server(Kernel& kernel, ServerConfig config)
+Server::Server(SystemCore& kernel, ServerConfig config)
     : kernel_(kernel), config_(std::move(config)) {}
 
-Result<std::unique_ptr<Server>> Server::Create(Kernel& kernel, ServerConfig config) {
+Result<std::unique_ptr<Server>> Server::Create(SystemCore& kernel, ServerConfig config) {
   std::unique_ptr<Server> server(new Server(kernel, std::move(config)));
   TRY(server->BindAll());
   return server;
@@ -286,6 +286,7 @@ void Server::SyncHeapSockets() {
 
 std::string Server::HandleModuleOp(Op op, const std::string& arg, int* status) {
   ModuleRegistry& modules = kernel_.modules();
+  kernel_.Drain();  // refcounts are live buffers: a close that has returned counts first
   Result<void> done;
   switch (op) {
     case Op::kInsmod:
@@ -422,7 +423,7 @@ bool SendReply(int fd, int status, const void* data, size_t len, int pass_fd) {
   return true;
 }
 
-std::string StatsText(Kernel& kernel) {
+std::string StatsText(SystemCore& kernel) {
   kernel.Drain();
   std::string out;
   char line[256];
@@ -538,18 +539,14 @@ void Server::Serve(Client& client) {
         name.assign(reinterpret_cast<const char*>(payload) + arg_len, h.len - arg_len);
         if (name.find('\0') != std::string::npos) return reply(EINVAL);
       }
-      RequestContext request;
+      AllocRequest request;
+      request.heap = client.heap;
       request.owner = Owner{cred.pid, cred.uid, cred.gid};
-      request.commit_in_requester = true;
-      ScopedRequest scope(request);
+      request.name = name;
       PayloadMemory memory(payload, arg_len);
       SendFdInstaller installer;
-      int status = DmaHeapIoctl(*client.heap, cmd, memory, installer);
-      if (status == 0 && op == Op::kAllocNamed && installer.fd_) {
-        Result<struct stat> st = sys::Fstat(installer.fd_.get());
-        if (DmaBufRef buf = st.ok() ? kernel_.buffers().Lookup(st->st_dev, st->st_ino) : nullptr)
-          buf->set_name(std::move(name));
-      }
+      int status = kernel_.CheckAlive().ok() ? DmaHeapIoctl(cmd, request, memory, installer)
+                                             : ENODEV;
       // The fd goes to the client and is closed here either way: the daemon keeps none.
       return reply(status, memory.out.data(), memory.out.size(),
                    installer.fd_ ? installer.fd_.get() : -1);

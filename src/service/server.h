@@ -1,4 +1,4 @@
-// Server: dmaheapd's heap directory, control socket and event loop around one Kernel.
+// Server: dmaheapd's heap directory, control socket and event loop around one SystemCore.
 //
 // The heap directory holds one SOCK_SEQPACKET socket per heap, named after the heap, and
 // nothing else. All of a System's heaps appear at once: the sockets are bound and listening in
@@ -6,7 +6,7 @@
 // so a program listing the directory never sees half a board, and a socket exists only once it
 // is served. The control socket (mode 0600, root only) serves stats, barrier and bufinfo.
 //
-// One thread, one epoll loop: listeners, clients, the Kernel's release notifications (inotify)
+// One thread, one epoll loop: listeners, clients, the SystemCore's release notifications (inotify)
 // and SIGTERM/SIGINT (signalfd). Every heap request goes through DmaHeapIoctl, the same code as
 // the embedded path. The daemon keeps no buffer fd: each new buffer's fd is sent to the client
 // and closed, and any buffer fd a client sends (SET_NAME) is closed once read.
@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "core/kernel.h"
+#include "system/system_core.h"
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
-#include "service/protocol.h"
+#include "ipc/protocol.h"
 
 namespace dmaheap {
 
@@ -55,7 +55,7 @@ class Server {
   // Creates the control socket and the heap directory (see the preamble). Errors name the path:
   // EEXIST when the directory exists and is not empty, ENAMETOOLONG for socket paths past 107
   // bytes.
-  static Result<std::unique_ptr<Server>> Create(Kernel& kernel, ServerConfig config);
+  static Result<std::unique_ptr<Server>> Create(SystemCore& kernel, ServerConfig config);
 
   // Serves until SIGTERM or SIGINT (which must be blocked in every thread before Create).
   Result<void> Run();
@@ -64,7 +64,7 @@ class Server {
 
  private:
   struct Client;
-  Server(Kernel& kernel, ServerConfig config);
+  Server(SystemCore& kernel, ServerConfig config);
 
   Result<void> BindAll();
   // After a module came or went: a socket for every new heap, none for a heap that is gone
@@ -76,7 +76,7 @@ class Server {
   void Serve(Client& client);
   void Drop(int fd);
 
-  Kernel& kernel_;
+  SystemCore& kernel_;
   const ServerConfig config_;
   UniqueFd epoll_fd_;
   UniqueFd signal_fd_;

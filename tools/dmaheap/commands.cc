@@ -18,157 +18,13 @@
 #include <memory>
 #include <sstream>
 
-#include "base/check.h"
-#include "base/json.h"
-#include "board/board.h"
-#include "client/transport.h"
-#include "core/kernel.h"
-#include "dmabuf/dmabuf_info.h"
+#include "client/control.h"
+#include "client/views.h"
 #include "dmaheap/client.h"
-#include "mm/contiguous.h"
-#include "mm/reserved_mem.h"
-#include "platform/sys.h"
-#include "service/paths.h"
+#include "base/json.h"
 
 namespace dmaheap {
 namespace {
-
-std::string DefaultBoard(const ViewOptions& view) {
-  if (!view.board.empty()) return view.board;
-  const char* env = std::getenv("DMAHEAP_BOARD");
-  return env != nullptr && *env != '\0' ? env : "default";
-}
-
-std::string Debugfs() {
-  const char* env = std::getenv("DMAHEAP_DEBUGFS");  // tests point it elsewhere
-  return env != nullptr && *env != '\0' ? env : "/sys/kernel/debug";
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Errno(errno != 0 ? errno : ENOENT);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The kernel's CMA debugfs (/sys/kernel/debug/cma/<area>/…) in CmaDebugfsText's format.
-Result<std::string> KernelCmaText(bool bitmap) {
-  const std::string dir = Debugfs() + "/cma";
-  std::vector<std::string> areas;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.') areas.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-  } else {
-    return Errno(errno);
-  }
-  std::sort(areas.begin(), areas.end());
-  std::string out;
-  for (const std::string& area : areas) {
-    for (const char* key : {"base_pfn", "count", "order_per_bit", "used", "maxchunk", "bitmap"}) {
-      if (std::strcmp(key, "bitmap") == 0 && !bitmap) continue;
-      Result<std::string> value = ReadWholeFile(dir + "/" + area + "/" + key);
-      if (!value.ok()) continue;  // older kernels lack some files
-      std::string words;  // one line, single spaces
-      std::istringstream in(*value);
-      for (std::string w; in >> w;) words += (words.empty() ? "" : " ") + w;
-      out += area + "/" + key + ": " + words + "\n";
-    }
-  }
-  return out;
-}
-
-// Where a view comes from: the daemon's control socket, else the kernel's own files where the
-// kernel has heaps, else a System booted here.
-class Source {
- public:
-  // Messages name `what`. EACCES (a control socket that is not ours) is an error, not a reason
-  // to show a different System.
-  static Result<std::unique_ptr<Source>> Open(const char* what, const ViewOptions& view) {
-    auto source = std::unique_ptr<Source>(new Source());
-    if (!view.board_given) {
-      Result<std::string> path = ControlSocketPath();
-      Result<UniqueFd> sock = path.ok() ? ConnectSocket(*path) : Result<UniqueFd>(Errno(ENOENT));
-      if (sock.ok()) {
-        source->sock_ = std::move(sock).value();
-        return source;
-      }
-      if (sock.error() == EACCES || sock.error() == EPERM) {
-        std::fprintf(stderr, "dmaheap %s: permission denied: the daemon's control socket %s is "
-                     "root's (run as root)\n", what, path->c_str());
-        return Errno(EACCES);
-      }
-      if (KernelHasHeaps()) {
-        source->kernel_mode_ = true;
-        return source;
-      }
-      if (!view.json) {
-        std::fprintf(stderr, "dmaheap %s: no daemon running (%s); showing board '%s' booted "
-                     "here\n", what, path.ok() ? path->c_str() : "no control socket path",
-                     DefaultBoard(view).c_str());
-      }
-    }
-    const std::string board = DefaultBoard(view);
-    Result<KernelConfig> config = Kernel::ConfigForBoard(board);  // prints why not
-    if (!config.ok()) {
-      std::fprintf(stderr, "dmaheap %s: no daemon and no usable board '%s'\n", what,
-                   board.c_str());
-      return Errno(config.error());
-    }
-    Result<std::unique_ptr<Kernel>> kernel = Kernel::Boot(*config);
-    if (!kernel.ok()) {
-      std::fprintf(stderr, "dmaheap %s: board '%s' does not boot: %s\n", what, board.c_str(),
-                   std::strerror(kernel.error()));
-      return Errno(kernel.error());
-    }
-    source->kernel_ = std::move(kernel).value();
-    return source;
-  }
-
-  // The file a kernel-mode view reads ("" otherwise), for messages.
-  std::string Where(Op op) const {
-    if (!kernel_mode_) return {};
-    switch (op) {
-      case Op::kBufInfo: return Debugfs() + "/dma_buf/bufinfo";
-      case Op::kLsmod: return "/proc/modules";
-      case Op::kCma: return Debugfs() + "/cma";
-      default: return "the kernel";
-    }
-  }
-
-  Result<std::string> Request(Op op, const std::string& arg = {}) {
-    if (kernel_mode_) {
-      switch (op) {
-        case Op::kBufInfo:
-        case Op::kLsmod: return ReadWholeFile(Where(op));
-        case Op::kCma: return KernelCmaText(arg == "bitmap");
-        default: return Errno(EOPNOTSUPP);  // the kernel's own tools answer the rest
-      }
-    }
-    if (!kernel_) {
-      Reply reply = TRY(Call(sock_.get(), op, 0, arg.data(), arg.size()));
-      if (reply.status != 0) return Errno(reply.status);
-      return std::string(reply.data.begin(), reply.data.end());
-    }
-    switch (op) {
-      case Op::kBufInfo: return kernel_->BufInfo();
-      case Op::kLsmod: return kernel_->modules().ProcModules();
-      case Op::kModinfo: return kernel_->modules().Modinfo(arg);
-      case Op::kCma: return CmaDebugfsText(kernel_->reserved(), arg == "bitmap");
-      default: return Errno(EOPNOTSUPP);
-    }
-  }
-
- private:
-  Source() = default;
-  UniqueFd sock_;                   // the daemon's control socket, or
-  bool kernel_mode_ = false;        // the kernel's files, or
-  std::unique_ptr<Kernel> kernel_;  // a System booted here
-};
-
-void Print(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 
 std::vector<std::string> Split(const std::string& line, char sep) {
   std::vector<std::string> out;
@@ -178,30 +34,7 @@ std::vector<std::string> Split(const std::string& line, char sep) {
   return out;
 }
 
-struct BufInfoRow {
-  uint64_t size = 0, flags = 0, mode = 0, count = 0, ino = 0;
-  std::string exp_name, name;
-};
-
-// The rows of bufinfo's text ("size flags mode count exp_name ino name", tab-separated).
-std::vector<BufInfoRow> ParseBufInfo(const std::string& text) {
-  std::vector<BufInfoRow> rows;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> f = Split(line, '\t');
-    if (f.size() != 7 || f[0].empty() || f[0][0] < '0' || f[0][0] > '9') continue;
-    BufInfoRow r;
-    r.size = std::strtoull(f[0].c_str(), nullptr, 10);
-    r.flags = std::strtoull(f[1].c_str(), nullptr, 16);
-    r.mode = std::strtoull(f[2].c_str(), nullptr, 16);
-    r.count = std::strtoull(f[3].c_str(), nullptr, 10);
-    r.exp_name = f[4];
-    r.ino = std::strtoull(f[5].c_str(), nullptr, 10);
-    r.name = f[6] == "<none>" ? "" : f[6];
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
+void Print(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 
 std::string JsonArray(const std::vector<std::string>& items) {
   std::string out = "[";
@@ -209,49 +42,26 @@ std::string JsonArray(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-// The text of one view (daemon or booted board), or false after saying why on stderr.
-bool FetchView(const char* what, const ViewOptions& view, Op op, const std::string& arg,
-               std::string* text) {
-  Result<std::unique_ptr<Source>> source = Source::Open(what, view);
-  if (!source.ok()) return false;
-  Result<std::string> r = (*source)->Request(op, arg);
-  if (!r.ok()) {
-    const std::string where = (*source)->Where(op);
-    if (!where.empty()) {
-      std::fprintf(stderr, "dmaheap %s: %s: %s\n", what, where.c_str(),
-                   r.error() == EOPNOTSUPP ? "not answered here: use the kernel's own tools"
-                                           : std::strerror(r.error()));
-    } else if (op == Op::kModinfo) {
-      std::fprintf(stderr, "dmaheap modinfo: ERROR: Module %s not found.\n", arg.c_str());
-    } else {
-      std::fprintf(stderr, "dmaheap %s: %s\n", what, std::strerror(r.error()));
-    }
-    return false;
-  }
-  *text = std::move(r).value();
-  return true;
-}
-
 }  // namespace
 
-int ControlCommand(Op op, const char* what, const std::string& arg) {
-  auto path = ControlSocketPath();
-  if (!path.ok()) {
+int ControlCommand(ControlRequest request, const char* what, const std::string& arg) {
+  std::string path;
+  Result<ControlConnection> control = ControlConnection::Open(&path);
+  if (!control.ok() && path.empty()) {
     std::fprintf(stderr, "dmaheap %s: no control socket: set DMAHEAP_DIR or DMAHEAP_CONTROL\n", what);
     return 1;
   }
-  auto sock = ConnectSocket(*path);
-  if (!sock.ok()) {
-    std::fprintf(stderr, "dmaheap %s: cannot reach the daemon at %s: %s\n", what, path->c_str(),
-                 std::strerror(sock.error()));
+  if (!control.ok()) {
+    std::fprintf(stderr, "dmaheap %s: cannot reach the daemon at %s: %s\n", what, path.c_str(),
+                 std::strerror(control.error()));
     return 1;
   }
-  auto reply = Call(sock->get(), op, 0, arg.data(), arg.size());
-  if (!reply.ok() || reply->status != 0) {
-    const char* err = std::strerror(reply.ok() ? reply->status : reply.error());
-    if (op == Op::kRmmod) {
+  Result<std::string> reply = control->Request(request, arg);
+  if (!reply.ok()) {
+    const char* err = std::strerror(reply.error());
+    if (request == ControlRequest::kRmmod) {
       std::fprintf(stderr, "dmaheap rmmod: could not remove module %s: %s\n", arg.c_str(), err);
-    } else if (op == Op::kInsmod || op == Op::kModprobe) {
+    } else if (request == ControlRequest::kInsmod || request == ControlRequest::kModprobe) {
       std::fprintf(stderr, "dmaheap %s: could not insert module %s: %s (the daemon's log says why)\n",
                    what, arg.c_str(), err);
     } else {
@@ -259,13 +69,13 @@ int ControlCommand(Op op, const char* what, const std::string& arg) {
     }
     return 1;
   }
-  Print(std::string(reply->data.begin(), reply->data.end()));
+  Print(*reply);
   return 0;
 }
 
 int HeapsCommand(const ViewOptions& view) {
   ClientOptions options;
-  options.board = DefaultBoard(view);
+  options.board = ViewBoard(view);
   if (view.board_given) options.backend = Backend::kEmbedded;
   Result<std::unique_ptr<Client>> client = Client::Open(options);
   if (!client.ok()) {
@@ -285,9 +95,8 @@ int HeapsCommand(const ViewOptions& view) {
 }
 
 int AllocCommand(const std::string& heap, const std::string& size_text, bool hold, bool json) {
-  size_t used = 0;
-  const uint64_t size = MemParse(size_text, &used);
-  if (used == 0 || used != size_text.size()) {
+  uint64_t size = 0;
+  if (!ParseSize(size_text, &size)) {
     std::fprintf(stderr, "dmaheap alloc: invalid size '%s' (a number with K, M or G)\n",
                  size_text.c_str());
     return 2;
@@ -336,7 +145,7 @@ int AllocCommand(const std::string& heap, const std::string& size_text, bool hol
 
 int BufinfoCommand(const ViewOptions& view) {
   std::string text;
-  if (!FetchView("bufinfo", view, Op::kBufInfo, "", &text)) return 1;
+  if (!FetchView("bufinfo", view, ControlRequest::kBufInfo, "", &text)) return 1;
   if (!view.json) {
     Print(text);
     return 0;
@@ -368,23 +177,9 @@ int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json) {
     return 1;
   }
   // The exporter's view (names, totals) when a daemon answers; /proc alone otherwise.
-  std::vector<BufInfoRow> exported;
-  bool have_exporter = false;
-  if (Result<std::string> path = ControlSocketPath(); path.ok()) {
-    if (Result<UniqueFd> sock = ConnectSocket(*path); sock.ok()) {
-      Result<Reply> reply = Call(sock->get(), Op::kBufInfo, 0, nullptr, 0);
-      if (reply.ok() && reply->status == 0) {
-        exported = ParseBufInfo(std::string(reply->data.begin(), reply->data.end()));
-        have_exporter = true;
-      }
-    }
-  }
-  if (!have_exporter && KernelHasHeaps()) {  // the kernel's own bufinfo, when readable
-    if (Result<std::string> text = ReadWholeFile(Debugfs() + "/dma_buf/bufinfo"); text.ok()) {
-      exported = ParseBufInfo(*text);
-      have_exporter = true;
-    }
-  }
+  Result<std::vector<BufInfoRow>> exporter = ExporterBufInfo();
+  const bool have_exporter = exporter.ok();
+  const std::vector<BufInfoRow> exported = have_exporter ? *exporter : std::vector<BufInfoRow>();
   if (per_buffer) {
     if (!have_exporter) {
       std::fprintf(stderr, "dmaheap dump -b: needs the exporter's bufinfo (no daemon reachable, "
@@ -410,25 +205,14 @@ int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json) {
                 exported.size(), bytes);
     return 0;
   }
-  DmaBufSnapshot snap = ReadProcfsDmaBufs(pid);
-  uint64_t exported_bytes = 0;
-  for (const BufInfoRow& r : exported) {
-    exported_bytes += r.size;
-    for (DmaBufferInfo& b : snap.buffers) {
-      if (b.inode == r.ino && b.name.empty()) b.name = r.name;
-    }
-  }
-  if (json) {
-    Print(DumpJson(snap));
-  } else {
-    Print(all ? FormatDumpTable(snap) : FormatDumpPerProcess(snap, exported_bytes));
-  }
+  Print(DumpView(pid, json ? DumpFormat::kJson : all ? DumpFormat::kTable : DumpFormat::kPerProcess,
+                 exported));
   return 0;
 }
 
 int LsmodCommand(const ViewOptions& view) {
   std::string text;
-  if (!FetchView("lsmod", view, Op::kLsmod, "", &text)) return 1;
+  if (!FetchView("lsmod", view, ControlRequest::kLsmod, "", &text)) return 1;
   if (!view.json) {
     Print(text);
     return 0;
@@ -459,14 +243,14 @@ int LsmodCommand(const ViewOptions& view) {
 
 int ModinfoCommand(const std::string& name, const ViewOptions& view) {
   std::string text;
-  if (!FetchView("modinfo", view, Op::kModinfo, name, &text)) return 1;
+  if (!FetchView("modinfo", view, ControlRequest::kModinfo, name, &text)) return 1;
   Print(text);
   return 0;
 }
 
 int CmaCommand(const ViewOptions& view, bool bitmap) {
   std::string text;
-  if (!FetchView("cma", view, Op::kCma, bitmap ? "bitmap" : "", &text)) return 1;
+  if (!FetchView("cma", view, ControlRequest::kCma, bitmap ? "bitmap" : "", &text)) return 1;
   if (!view.json) {
     Print(text);
     return 0;
@@ -502,12 +286,9 @@ int CmaCommand(const ViewOptions& view, bool bitmap) {
 }
 
 int BoardCommand(const std::string& name_or_path) {
-  auto board = LoadBoard(name_or_path);
-  if (!board.ok()) return 1;
-  std::vector<std::string> log;
-  auto placed = PlaceReservedMemory(*board, &log);
-  if (!placed.ok()) return 1;
-  Print(DescribeBoard(*board, *placed, log));
+  Result<std::string> text = DescribeBoardByName(name_or_path);  // errors explained on stderr
+  if (!text.ok()) return 1;
+  Print(*text);
   return 0;
 }
 
@@ -523,7 +304,7 @@ int DoctorCommand() {
     const Backend b = (*client)->backend();
     std::printf("mode:        %s", BackendName(b));
     if (b == Backend::kKernel) std::printf(" (the kernel's /dev/dma_heap; dmaheap steps aside)");
-    if (b == Backend::kDaemon) std::printf(" (dmaheapd in %s)", HeapDirPath()->c_str());
+    if (b == Backend::kDaemon) std::printf(" (dmaheapd in %s)", ClientHeapDir().c_str());
     if (b == Backend::kEmbedded) {
       const char* board = std::getenv("DMAHEAP_BOARD");
       std::printf(" (no kernel heaps, no daemon: a System on board '%s' in each process)",
@@ -547,7 +328,7 @@ int DoctorCommand() {
     thp = thp.substr(open + 1, close - open - 1);
   }
   std::printf("shmem THP:   %s (%s)\n", thp.c_str(),
-              sys::ReadShmemThp() == sys::ShmemThp::kHugeAdvise
+              HostGivesHugeFolios()
                   ? "large buffers get huge folios"
                   : "buffers use 4 KiB pages: large ones fault and zero page by page");
   std::printf("inotify:     max_user_instances %s, max_user_watches %s, max_queued_events %s "

@@ -8,19 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "service/protocol.h"
+#include "client/control.h"
+#include "client/views.h"
 
 namespace dmaheap {
 
-// Read-only views come from the running daemon, else from `board` booted in this process
-// ($DMAHEAP_BOARD, else "default"), with a note on stderr saying so.
-struct ViewOptions {
-  bool json = false;
-  std::string board;  // "": $DMAHEAP_BOARD or "default"
-  bool board_given = false;  // --board: that board, never the daemon
-};
-
-int Run(const std::string& board, std::vector<std::string> command);
+// Read-only views come from the running daemon, else the kernel's files, else `view.board`
+// booted in this process, with a note on stderr saying so (client/views.h).
 
 int HeapsCommand(const ViewOptions& view);
 int AllocCommand(const std::string& heap, const std::string& size, bool hold, bool json);
@@ -32,7 +26,7 @@ int CmaCommand(const ViewOptions& view, bool bitmap);
 int BoardCommand(const std::string& name_or_path);
 int DoctorCommand();
 // Daemon-only requests (stats, barrier, insmod, rmmod, modprobe).
-int ControlCommand(Op op, const char* what, const std::string& arg = {});
+int ControlCommand(ControlRequest request, const char* what, const std::string& arg = {});
 
 }  // namespace dmaheap
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "supervisor/run.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"dmaheap: DMA-BUF heaps in user space"};
@@ -88,11 +89,11 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;  // --help is success; every usage error is 2
   }
   view.board_given = !view.board.empty();
-  using dmaheap::Op;
+  using dmaheap::ControlRequest;
   if (*run) {
     std::vector<std::string> rest = run->remaining();
     command.insert(command.end(), rest.begin(), rest.end());
-    return dmaheap::Run(board, command);
+    return dmaheap::RunSupervised(board, command);
   }
   if (*heaps) return dmaheap::HeapsCommand(view);
   if (*alloc) return dmaheap::AllocCommand(heap, size, hold, alloc_json);
@@ -111,11 +112,11 @@ int main(int argc, char** argv) {
                    module_arg.c_str(), std::strerror(errno));
       return 1;
     }
-    return dmaheap::ControlCommand(Op::kInsmod, "insmod", real);
+    return dmaheap::ControlCommand(ControlRequest::kInsmod, "insmod", real);
   }
-  if (*rmmod) return dmaheap::ControlCommand(Op::kRmmod, "rmmod", module_arg);
-  if (*modprobe) return dmaheap::ControlCommand(Op::kModprobe, "modprobe", module_arg);
-  if (*stats) return dmaheap::ControlCommand(Op::kStats, "stats");
-  if (*barrier) return dmaheap::ControlCommand(Op::kBarrier, "barrier");
+  if (*rmmod) return dmaheap::ControlCommand(ControlRequest::kRmmod, "rmmod", module_arg);
+  if (*modprobe) return dmaheap::ControlCommand(ControlRequest::kModprobe, "modprobe", module_arg);
+  if (*stats) return dmaheap::ControlCommand(ControlRequest::kStats, "stats");
+  if (*barrier) return dmaheap::ControlCommand(ControlRequest::kBarrier, "barrier");
   return 2;
 }

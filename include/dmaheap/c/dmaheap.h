@@ -15,6 +15,9 @@ extern "C" {
 #define DMAHEAP_NOEXCEPT
 #endif
 
+/* Exported from libdmaheap.so whatever the core is compiled with. */
+#pragma GCC visibility push(default)
+
 typedef struct dmaheap_system dmaheap_system;
 
 /* Boots a System with `ram_bytes` of modelled RAM (page-aligned) and its heaps. */
@@ -76,6 +79,8 @@ int dmaheap_client_alloc(dmaheap_client *client, const char *heap, uint64_t len,
                          uint32_t fd_flags, uint64_t heap_flags, int *out_fd) DMAHEAP_NOEXCEPT;
 /* DMA_BUF_SET_NAME on a buffer (-EINVAL for 32 bytes or more). */
 int dmaheap_client_set_name(dmaheap_client *client, int fd, const char *name) DMAHEAP_NOEXCEPT;
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,15 @@
-// The kernel API's memory exports (include/dmaheap/kapi.h): CMA areas and reserved-memory
-// regions of the module's System. `struct cma` is a CmaRegion; `struct reserved_mem` entries are
-// built once per System, when a module first asks.
+// mm/cma.c and kernel/dma/contiguous.c's exports for modules (include/dmaheap/kapi.h), GPL-only
+// as the RFC exported them, and drivers/of/of_reserved_mem.c's walk over the regions: the CMA
+// areas and reserved memory of the module's System. `struct cma` is a CmaRegion; each
+// `struct reserved_mem` is made for the call that shows it.
 
 #include <cstdio>
-#include <mutex>
 
+#include "base/export.h"
 #include "dmaheap/kapi.h"
 #include "heap/dma_heap.h"
+#include "kapi/module_context.h"
 #include "mm/reserved_mem.h"
-#include "module/export.h"
-#include "module/kapi_internal.h"
 
 namespace {
 
@@ -20,8 +20,8 @@ const dmaheap::CmaRegion* Region(const struct cma* cma) {
 struct cma* CCma(dmaheap::CmaRegion* region) { return reinterpret_cast<struct cma*>(region); }
 
 dmaheap::ReservedMemory* Reserved(struct dmaheap_module* module) {
-  dmaheap::HeapContext* context = dmaheap::ModuleHeapContext(module);
-  return context == nullptr ? nullptr : &context->reserved;
+  if (module == nullptr || module->context == nullptr) return nullptr;
+  return &module->context->heap_context().reserved;
 }
 
 }  // namespace
@@ -88,7 +88,11 @@ int reserved_mem_for_each(struct dmaheap_module* module,
                           int (*it)(const struct reserved_mem* rmem, void* data), void* data) {
   dmaheap::ReservedMemory* reserved = Reserved(module);
   if (reserved == nullptr || it == nullptr) return -EINVAL;
-  for (const reserved_mem& rmem : reserved->CRegions()) {
+  for (const dmaheap::ReservedRegion& r : reserved->regions()) {
+    const reserved_mem rmem{r.name.c_str(), r.base, r.size,
+                            (r.no_map ? RESERVED_MEM_NO_MAP : 0) |
+                                (r.reusable ? RESERVED_MEM_REUSABLE : 0) |
+                                (r.heap ? RESERVED_MEM_HEAP : 0)};
     if (const int rc = it(&rmem, data); rc != 0) return rc;
   }
   return 0;

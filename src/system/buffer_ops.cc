@@ -1,6 +1,7 @@
 // Operations on buffer fds: the dma-buf ioctls, mappings and CPU-access windows. A real kernel
 // dma-buf (not a regular file) goes straight to the kernel; a dmaheap buffer (a memfd) is served
-// with the kernel's rules by the System that exported it.
+// by the dma-buf core's one ioctl implementation (dmabuf/dma_buf_ioctl.h), reaching the exporter
+// where this process holds the System that exported it.
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -10,56 +11,47 @@
 #include <cstring>
 
 #include "base/check.h"
-#include "core/kernel.h"
+#include "dmabuf/dma_buf_ioctl.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "platform/fd_info.h"
 #include "platform/sys.h"
+#include "system/system_core.h"
 
 namespace dmaheap {
 namespace {
 
-int DmaBufIoctl(DmaBuf& buf, unsigned int cmd, void* arg) {
-  switch (cmd) {
-    case DMA_BUF_IOCTL_SYNC: {
-      dma_buf_sync sync;
-      if (!sys::CopyFromUser(&sync, arg, sizeof(sync)).ok()) return EFAULT;
-      return DmaBufSync(buf, sync.flags).error();
-    }
-    case DMA_BUF_SET_NAME_A:
-    case DMA_BUF_SET_NAME_B: {
-      Result<std::string> name =
-          sys::CopyStringFromUser(static_cast<const char*>(arg), DMA_BUF_NAME_LEN);
-      if (!name.ok()) return name.error();
-      buf.set_name(std::move(name).value());
-      return 0;
-    }
-    default:
-      // EXPORT/IMPORT_SYNC_FILE included: the embedded model has no sync_file (as a kernel
-      // built without CONFIG_SYNC_FILE).
-      return ENOTTY;
+// A buffer whose System lives in this process: the exporter is called.
+class LocalBuffer final : public DmaBufIoctlTarget {
+ public:
+  explicit LocalBuffer(DmaBuf& buf) : buf_(buf) {}
+  Result<void> CpuAccess(DmaDirection dir, bool end) override { return buf_.CpuAccess(dir, end); }
+  Result<void> SetName(std::string name) override {
+    buf_.set_name(name);
+    return {};
   }
-}
+  FdInstaller& installer() override { return installer_; }
+  bool IsSyncFile(int fd) override { return IsSignalledSyncFile(fd); }
+
+ private:
+  DmaBuf& buf_;
+  SelfFdInstaller installer_;
+};
 
 // A dmaheap buffer whose System is not in this process (received from another process, or
-// inherited by a forked child, whose copy of the System is dead). SYNC is validated with the
-// kernel's rules and succeeds: CPU access needs no exporter work without mapped device
-// attachments, and this process can have none. SET_NAME cannot reach the exporter from here:
-// ENODEV.
-int ForeignBufferIoctl(unsigned int cmd, void* arg) {
-  switch (cmd) {
-    case DMA_BUF_IOCTL_SYNC: {
-      dma_buf_sync sync;
-      if (!sys::CopyFromUser(&sync, arg, sizeof(sync)).ok()) return EFAULT;
-      return DmaBufSyncFlags(sync.flags).error();
-    }
-    case DMA_BUF_SET_NAME_A:
-    case DMA_BUF_SET_NAME_B:
-      return ENODEV;
-    default:
-      return ENOTTY;
-  }
-}
+// inherited by a forked child, whose copy of the System is dead). CPU access needs no exporter
+// work without mapped device attachments, and this process can have none; the name lives with
+// the exporter, out of reach: ENODEV.
+class ForeignBuffer final : public DmaBufIoctlTarget {
+ public:
+  Result<void> CpuAccess(DmaDirection /*dir*/, bool /*end*/) override { return {}; }
+  Result<void> SetName(std::string /*name*/) override { return Errno(ENODEV); }
+  FdInstaller& installer() override { return installer_; }
+  bool IsSyncFile(int fd) override { return IsSignalledSyncFile(fd); }
+
+ private:
+  SelfFdInstaller installer_;
+};
 
 }  // namespace
 
@@ -71,10 +63,16 @@ int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept {
     int rc = ::ioctl(fd, cmd, arg);
     return rc < 0 ? -errno : rc;
   }
-  if (DmaBufRef buf = Kernel::FindBuffer(fd))
-    return -DmaBufIoctl(*buf, static_cast<unsigned int>(cmd), arg);
+  SelfIoctlArg user(arg);
+  // ioctl(2) takes the request as unsigned long; the kernel truncates it to 32 bits.
+  const auto nr = static_cast<unsigned int>(cmd);
+  if (DmaBufRef buf = SystemCore::FindBuffer(fd)) {
+    LocalBuffer local(*buf);
+    return -DmaBufIoctl(nr, user, local);
+  }
   if (!sys::BufferHeapOfFd(fd, nullptr)) return -ENOTTY;
-  return -ForeignBufferIoctl(static_cast<unsigned int>(cmd), arg);
+  ForeignBuffer foreign;
+  return -DmaBufIoctl(nr, user, foreign);
 }
 
 Mapping::Mapping(Mapping&& other) noexcept
@@ -98,7 +96,7 @@ void Mapping::reset() {
 }
 
 Result<Mapping> Mapping::Map(int fd, size_t length, int prot, int flags, uint64_t offset) {
-  if (DmaBufRef buf = Kernel::FindBuffer(fd)) {
+  if (DmaBufRef buf = SystemCore::FindBuffer(fd)) {
     TRY(DmaBufMmapCheck(*buf, VmaRequest{offset, length, prot, flags}));
   }
   void* p = ::mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));

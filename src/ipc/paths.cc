@@ -1,4 +1,4 @@
-#include "service/paths.h"
+#include "ipc/paths.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// The client side of the daemon protocol (service/protocol.h): connect to a heap or control
+// The client side of the daemon protocol (ipc/protocol.h): connect to a heap or control
 // socket and make one request/reply round trip. Used by the preload shim, the library's daemon
 // backend and the tool.
 #ifndef DMAHEAP_SRC_CLIENT_TRANSPORT_H
@@ -10,7 +10,7 @@
 
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
-#include "service/protocol.h"
+#include "ipc/protocol.h"
 
 namespace dmaheap {
 

@@ -1,4 +1,4 @@
-// `dmaheap run`: a private daemon, CMD under the preload shim and the seccomp supervisor.
+// `dmaheap run` (run.h): a private daemon, CMD under the preload shim and the seccomp supervisor.
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -19,33 +19,13 @@
 #include <string>
 #include <vector>
 
-#include "commands.h"
-#include "dmaheap/dmaheap.h"
 #include "dmaheap/fd_passing.h"
-#include "supervisor.h"
+#include "platform/search_path.h"
+#include "supervisor/run.h"
+#include "supervisor/supervisor.h"
 
 namespace dmaheap {
 namespace {
-
-std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
-
-std::string SelfDir() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return ".";
-  buf[n] = '\0';
-  return DirOf(buf);
-}
-
-// Data lives beside libdmaheap.so, wherever it is installed (or in the build tree).
-std::string LibDir() {
-  Dl_info info{};
-  if (::dladdr(reinterpret_cast<void*>(&BufferIoctl), &info) == 0 || info.dli_fname == nullptr)
-    return SelfDir();
-  char real[4096];
-  if (::realpath(info.dli_fname, real) == nullptr) return SelfDir();
-  return DirOf(real);
-}
 
 pid_t g_target = -1;
 void Forward(int sig) {
@@ -70,7 +50,7 @@ bool WaitReady(int notify_fd, pid_t pid) {
 
 }  // namespace
 
-int Run(const std::string& board, std::vector<std::string> command) {
+int RunSupervised(const std::string& board, std::vector<std::string> command) {
   if (command.empty()) {
     std::fprintf(stderr, "dmaheap run: no command (dmaheap run [--board B] -- CMD ARGS...)\n");
     return 2;
@@ -84,8 +64,12 @@ int Run(const std::string& board, std::vector<std::string> command) {
   const std::string root = tmpl;
   ::chmod(root.c_str(), 0755);
   const std::string dir = root + "/h", control = root + "/h.ctl", notify = root + "/n";
-  const std::string daemon_path = SelfDir() + "/dmaheapd";
-  const std::string shim_path = LibDir() + "/libdmaheap_preload.so";
+  const std::string daemon_path = ProgramDir() + "/dmaheapd";
+  const std::string shim_path = FindInPath(CoreLibDirs(), "libdmaheap_preload.so");
+  if (shim_path.empty()) {
+    std::fprintf(stderr, "dmaheap run: libdmaheap_preload.so not found beside the core\n");
+    return 1;
+  }
 
   UniqueFd notify_sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};

@@ -1,4 +1,4 @@
-#include "client/transport.h"
+#include "ipc/transport.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,7 +7,7 @@
 
 #include "platform/scm.h"
 #include "platform/sys.h"
-#include "service/paths.h"
+#include "ipc/paths.h"
 
 namespace dmaheap {
 

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "core/kernel.h"
+#include "system/system_core.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "test_util.h"
@@ -45,7 +45,7 @@ TEST_F(BufferOpsTest, SyncFlagsAsLinux) {
     EXPECT_EQ(Sync(row.flags), row.expected);
   }
   // Only the valid calls reached the exporter.
-  EXPECT_EQ(Kernel::FindBuffer(fd_.get())->cpu_access_count(), 6u);
+  EXPECT_EQ(SystemCore::FindBuffer(fd_.get())->cpu_access_count(), 6u);
 }
 
 TEST_F(BufferOpsTest, SyncWithBadPointerIsEfault) {
@@ -55,15 +55,15 @@ TEST_F(BufferOpsTest, SyncWithBadPointerIsEfault) {
 TEST_F(BufferOpsTest, SetNameUpTo31Characters) {
   std::string name31(31, 'n');
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_B, name31.data()), 0);
-  EXPECT_EQ(Kernel::FindBuffer(fd_.get())->name(), name31);
+  EXPECT_EQ(SystemCore::FindBuffer(fd_.get())->name(), name31);
   char probe[] = "probe-name";
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_A, probe), 0);
-  EXPECT_EQ(Kernel::FindBuffer(fd_.get())->name(), "probe-name");
+  EXPECT_EQ(SystemCore::FindBuffer(fd_.get())->name(), "probe-name");
   std::string name32(32, 'x');
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_B, name32.data()), -EINVAL);
   std::string name63(63, 'y');
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_B, name63.data()), -EINVAL);
-  EXPECT_EQ(Kernel::FindBuffer(fd_.get())->name(), "probe-name");  // unchanged by failures
+  EXPECT_EQ(SystemCore::FindBuffer(fd_.get())->name(), "probe-name");  // unchanged by failures
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_B, nullptr), -EFAULT);
 }
 
@@ -76,7 +76,7 @@ TEST_F(BufferOpsTest, SetNameStopsAtTheNul) {
   char* name = pages + 4096 - 4;
   std::memcpy(name, "abc", 4);
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_B, name), 0);
-  EXPECT_EQ(Kernel::FindBuffer(fd_.get())->name(), "abc");
+  EXPECT_EQ(SystemCore::FindBuffer(fd_.get())->name(), "abc");
   std::memcpy(name, "abcd", 4);  // no NUL before the unreadable page
   EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_SET_NAME_B, name), -EFAULT);
   munmap(pages, 8192);
@@ -86,9 +86,24 @@ TEST_F(BufferOpsTest, UnknownIoctlIsEnotty) {
   int arg = 0;
   EXPECT_EQ(BufferIoctl(fd_.get(), _IOW('b', 9, int), &arg), -ENOTTY);
   EXPECT_EQ(BufferIoctl(fd_.get(), FIONREAD, &arg), -ENOTTY);
-  // Without a sync_file model the embedded core answers as a kernel without CONFIG_SYNC_FILE.
+}
+
+// §1.2, §12: EXPORT_SYNC_FILE gives a new close-on-exec fd (here an always-signalled stand-in,
+// as in every mode), which IMPORT_SYNC_FILE takes back; bad flags are EINVAL.
+TEST_F(BufferOpsTest, SyncFilesAsEveryModeServesThem) {
   dma_buf_export_sync_file exp{DMA_BUF_SYNC_RW, -1};
-  EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp), -ENOTTY);
+  ASSERT_EQ(BufferIoctl(fd_.get(), DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp), 0);
+  ASSERT_GE(exp.fd, 0);
+  EXPECT_EQ(fcntl(exp.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  dma_buf_import_sync_file imp{DMA_BUF_SYNC_WRITE, exp.fd};
+  EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp), 0);
+  imp.fd = fd_.get();  // a dma-buf is no sync_file
+  EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp), -EINVAL);
+  close(exp.fd);
+  dma_buf_export_sync_file bad{0, -1};
+  EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &bad), -EINVAL);
+  bad.flags = DMA_BUF_SYNC_END;
+  EXPECT_EQ(BufferIoctl(fd_.get(), DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &bad), -EINVAL);
 }
 
 TEST_F(BufferOpsTest, NonBufferFdsAreNotServed) {
@@ -121,7 +136,7 @@ TEST_F(BufferOpsTest, MapChecksAsLinux) {
 }
 
 TEST_F(BufferOpsTest, CpuAccessGuardIssuesStartAndEnd) {
-  DmaBufRef buf = Kernel::FindBuffer(fd_.get());
+  DmaBufRef buf = SystemCore::FindBuffer(fd_.get());
   {
     auto cpu = CpuAccess::Begin(fd_.get(), SyncType::kReadWrite);
     ASSERT_TRUE(cpu.ok());

@@ -1,10 +1,11 @@
-// EXPORT_SYMBOL and friends for the core (kernel/module's __ksymtab): each use, next to the
-// definition, puts an entry in the section `dmaheap_ksymtab`; CoreExportTable() reads them all
-// (the linker's __start_/__stop_ symbols bound the section).
-#ifndef DMAHEAP_SRC_MODULE_EXPORT_H
-#define DMAHEAP_SRC_MODULE_EXPORT_H
-
-#include "module/export_table.h"
+// EXPORT_SYMBOL and friends for the core (the kernel's __ksymtab): each use, next to the
+// definition, puts a KsymEntry in the section `dmaheap_ksymtab`; the kernel API layer
+// (kapi/ksymtab.h) reads them all between the linker's __start_/__stop_ symbols.
+//
+// The section is kept only for objects that are linked: every file with an EXPORT_SYMBOL is
+// linked whole (the kapi library is a whole archive), so no export can drop out of the table.
+#ifndef DMAHEAP_SRC_BASE_EXPORT_H
+#define DMAHEAP_SRC_BASE_EXPORT_H
 
 namespace dmaheap {
 
@@ -13,8 +14,6 @@ struct KsymEntry {
   int gpl_only;    // 1: EXPORT_SYMBOL_GPL
   const char* ns;  // "" == no namespace
 };
-
-ExportTable CoreExportTable();
 
 }  // namespace dmaheap
 
@@ -27,4 +26,4 @@ ExportTable CoreExportTable();
 #define EXPORT_SYMBOL_NS(sym, ns) DMAHEAP_EXPORT_SYMBOL_(sym, 0, ns)
 #define EXPORT_SYMBOL_NS_GPL(sym, ns) DMAHEAP_EXPORT_SYMBOL_(sym, 1, ns)
 
-#endif  // DMAHEAP_SRC_MODULE_EXPORT_H
+#endif  // DMAHEAP_SRC_BASE_EXPORT_H

@@ -1,4 +1,4 @@
-#include "client/heap_call.h"
+#include "ipc/heap_call.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,9 +7,11 @@
 #include <cstring>
 
 #include "base/check.h"
-#include "client/transport.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/heap_ioctl.h"
+#include "ipc/paths.h"
+#include "ipc/transport.h"
+#include "platform/fd_info.h"
 
 namespace dmaheap {
 
@@ -50,6 +52,26 @@ void PatchAllocFd(std::vector<uint8_t>& out, int fd_number) {
   if (out.size() < 12) return;
   const auto n = static_cast<uint32_t>(fd_number);
   std::memcpy(out.data() + 8, &n, sizeof(n));
+}
+
+Result<void> SetNameThroughDaemon(const std::string& heap_dir, int buffer_fd,
+                                  std::string_view name) {
+  std::string heap;
+  if (!sys::BufferHeapOfFd(buffer_fd, &heap)) return Errno(ENOTTY);
+  Result<std::string> path = HeapSocketPath(heap_dir, heap);
+  if (!path.ok()) return Errno(ENODEV);
+  Result<UniqueFd> sock = ConnectSocket(*path);
+  if (!sock.ok()) return Errno(ENODEV);
+  Result<Reply> reply = Call(sock->get(), Op::kSetName, 0, name.data(), name.size(), buffer_fd);
+  if (!reply.ok()) return Errno(ENODEV);
+  if (reply->status != 0) return Errno(reply->status);
+  return {};
+}
+
+Result<void> DaemonBuffer::CpuAccess(DmaDirection /*dir*/, bool /*end*/) { return {}; }
+
+Result<void> DaemonBuffer::SetName(std::string name) {
+  return SetNameThroughDaemon(heap_dir_, buffer_fd_, name);
 }
 
 }  // namespace dmaheap

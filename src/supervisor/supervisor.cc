@@ -1,10 +1,9 @@
-#include "supervisor.h"
+#include "supervisor/supervisor.h"
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <seccomp.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,14 +15,14 @@
 #include <string_view>
 
 #include "base/check.h"
-#include "client/heap_call.h"
-#include "dmabuf/dma_buf_rules.h"
-#include "client/transport.h"
-#include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmabuf/dma_buf_ioctl.h"
 #include "heap/heap_ioctl.h"
+#include "ipc/heap_call.h"
+#include "ipc/paths.h"
+#include "ipc/transport.h"
 #include "platform/fd_info.h"
+#include "platform/ioctl_arg.h"
 #include "platform/sys.h"
-#include "service/paths.h"
 
 namespace dmaheap {
 namespace {
@@ -148,7 +147,7 @@ class Server {
       case FdKind::kHeap:
         return HeapIoctl(req, resp, fd.get(), cmd, arg);
       case FdKind::kBuffer:
-        return BufferIoctl(req, resp, fd.get(), heap_name, cmd, arg);
+        return BufferIoctl(req, resp, fd.get(), cmd, arg);
     }
   }
 
@@ -173,54 +172,37 @@ class Server {
     Succeed(resp, 0);
   }
 
-  void BufferIoctl(seccomp_notif& req, seccomp_notif_resp& resp, int buf_fd,
-                   const std::string& heap, unsigned int cmd, void* arg) {
-    const pid_t pid = static_cast<pid_t>(req.pid);
-    switch (cmd) {
-      case DMA_BUF_IOCTL_SYNC: {
-        dma_buf_sync sync;
-        if (!sys::CopyFromProcess(pid, &sync, arg, sizeof(sync)).ok()) return Fail(resp, EFAULT);
-        if (!ValidSyncFlags(sync.flags)) return Fail(resp, EINVAL);
-        return Succeed(resp, 0);
-      }
-      case DMA_BUF_SET_NAME_A:
-      case DMA_BUF_SET_NAME_B: {
-        Result<std::string> name = sys::CopyStringFromProcess(
-            pid, static_cast<const char*>(arg), DMA_BUF_NAME_LEN);
-        if (!name.ok()) return Fail(resp, name.error());
-        Result<std::string> path = HeapSocketPath(heap_dir_, heap);
-        Result<UniqueFd> sock = path.ok() ? ConnectSocket(*path) : Result<UniqueFd>(Errno(ENODEV));
-        if (!sock.ok()) return Fail(resp, ENODEV);
-        Result<Reply> reply = Call(sock->get(), Op::kSetName, 0, name->data(), name->size(), buf_fd);
-        if (!reply.ok()) return Fail(resp, ENODEV);
-        if (reply->status != 0) return Fail(resp, reply->status);
-        return Succeed(resp, 0);
-      }
-      case DMA_BUF_IOCTL_EXPORT_SYNC_FILE: {
-        dma_buf_export_sync_file exp;
-        if (!sys::CopyFromProcess(pid, &exp, arg, sizeof(exp)).ok()) return Fail(resp, EFAULT);
-        if (!ValidSyncFileFlags(exp.flags)) return Fail(resp, EINVAL);
-        UniqueFd stand_in(::eventfd(1, EFD_CLOEXEC));  // always signalled
-        if (!stand_in) return Fail(resp, errno);
-        Result<int> added = AddFd(req.id, stand_in.get(), /*cloexec=*/true, /*send=*/false);
-        if (!added.ok()) return Fail(resp, added.error());
-        exp.fd = *added;
-        if (!sys::CopyToProcess(pid, arg, &exp, sizeof(exp)).ok()) return Fail(resp, EFAULT);
-        return Succeed(resp, 0);
-      }
-      case DMA_BUF_IOCTL_IMPORT_SYNC_FILE: {
-        dma_buf_import_sync_file imp;
-        if (!sys::CopyFromProcess(pid, &imp, arg, sizeof(imp)).ok()) return Fail(resp, EFAULT);
-        if (!ValidSyncFileFlags(imp.flags)) return Fail(resp, EINVAL);
-        UniqueFd pidfd(PidfdOpen(pid));
-        UniqueFd sync_fd = pidfd ? PidfdGetfd(pidfd.get(), imp.fd) : UniqueFd();
-        if (!sync_fd || !sys::IsEventFd(sync_fd.get())) return Fail(resp, EINVAL);
-        return Succeed(resp, 0);
-      }
-      default:
-        return Fail(resp, ENOTTY);  // a memfd says ENOTTY too, but for every dma-buf ioctl
-    }
+  void BufferIoctl(seccomp_notif& req, seccomp_notif_resp& resp, int buf_fd, unsigned int cmd,
+                   void* arg) {
+    const auto pid = static_cast<pid_t>(req.pid);
+    ProcessIoctlArg user(pid, arg);
+    TargetBuffer buffer(heap_dir_, buf_fd, *this, req.id, pid);
+    const int err = DmaBufIoctl(cmd, user, buffer);
+    if (err != 0) return Fail(resp, err);
+    Succeed(resp, 0);
   }
+
+  // A buffer fd of the target, served with the dma-buf core's rules: new fds are added to the
+  // target, and the name goes to the daemon.
+  class TargetBuffer final : public DaemonBuffer, public FdInstaller {
+   public:
+    TargetBuffer(const std::string& heap_dir, int buf_fd, Server& server, uint64_t id, pid_t pid)
+        : DaemonBuffer(heap_dir, buf_fd), server_(server), id_(id), pid_(pid) {}
+    FdInstaller& installer() override { return *this; }
+    Result<int> Install(UniqueFd fd, bool cloexec) override {
+      return server_.AddFd(id_, fd.get(), cloexec, /*send=*/false);
+    }
+    bool IsSyncFile(int fd) override {
+      UniqueFd pidfd(PidfdOpen(pid_));
+      UniqueFd local = pidfd ? PidfdGetfd(pidfd.get(), fd) : UniqueFd();
+      return local && IsSignalledSyncFile(local.get());
+    }
+
+   private:
+    Server& server_;
+    const uint64_t id_;
+    const pid_t pid_;
+  };
 
   const int notify_fd_;
   const std::string heap_dir_;

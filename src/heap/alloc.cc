@@ -1,0 +1,38 @@
+#include "heap/alloc.h"
+
+#include "base/check.h"
+#include "dmabuf/buffer_table.h"
+#include "dmaheap/uapi/linux/dma-heap.h"
+#include "heap/dma_heap.h"
+#include "platform/sys.h"
+
+namespace dmaheap {
+
+Result<Allocation> DmaHeapAllocate(const AllocRequest& request) {
+  if ((request.fd_flags & ~static_cast<uint32_t>(DMA_HEAP_VALID_FD_FLAGS)) != 0) {
+    return Errno(EINVAL);
+  }
+  if ((request.heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS) != 0) return Errno(EINVAL);
+  // "Allocations from all heaps have to begin and end on page boundaries." A length within
+  // 4095 of 2^64 wraps to 0 here and is refused like len 0.
+  const uint64_t len = (request.len + sys::kPageSize - 1) & ~uint64_t{sys::kPageSize - 1};
+  if (len == 0) return Errno(EINVAL);
+  if (request.name.size() >= DMA_BUF_NAME_LEN) return Errno(EINVAL);
+
+  DmaHeap& heap = *request.heap;
+  HeapCounters& counters = heap.counters();
+  BufferTable& buffers = heap.context().buffers;
+  buffers.ProcessReleases();
+  Result<DmaBufRef> buf = heap.ops().Allocate(heap, len, request.fd_flags, request.heap_flags);
+  if (!buf.ok()) {
+    counters.failures.fetch_add(1, std::memory_order_relaxed);
+    return Errno(buf.error());
+  }
+  // On failure the buffer is released with its last reference, here.
+  UniqueFd fd = TRY(buffers.Install(
+      *buf, InstallRequest{request.owner, request.name, request.fd_flags}));
+  counters.allocations.fetch_add(1, std::memory_order_relaxed);
+  return Allocation{std::move(fd), std::move(buf).value()};
+}
+
+}  // namespace dmaheap
