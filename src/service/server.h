@@ -1,50 +1,27 @@
-// Server: dmaheapd's heap directory, control socket and event loop around one SystemCore.
+// Server: dmaheapd's event loop around one SystemCore — its heap directory (heap_dir.h), its
+// control socket (mode 0600, root only; control.h) and its clients.
 //
-// The heap directory holds one SOCK_SEQPACKET socket per heap, named after the heap, and
-// nothing else. All of a System's heaps appear at once: the sockets are bound and listening in
-// a temporary sibling directory that is renamed into place (over an existing empty directory),
-// so a program listing the directory never sees half a board, and a socket exists only once it
-// is served. The control socket (mode 0600, root only) serves stats, barrier and bufinfo.
-//
-// One thread, one epoll loop: listeners, clients, the SystemCore's release notifications (inotify)
-// and SIGTERM/SIGINT (signalfd). Every heap request goes through DmaHeapIoctl, the same code as
-// the embedded path. The daemon keeps no buffer fd: each new buffer's fd is sent to the client
-// and closed, and any buffer fd a client sends (SET_NAME) is closed once read.
+// One thread, one epoll loop: listeners, clients, the System's release notifications (inotify)
+// and SIGTERM/SIGINT (signalfd). Every message is decoded by the protocol's one decoder
+// (ipc/request.h); every heap request goes through the heap ioctl adapter, the same code as the
+// embedded path. The daemon keeps no buffer fd: each new buffer's fd is sent to the client and
+// closed, and any buffer fd a client sends (SET_NAME) is closed before the reply goes out.
 #ifndef DMAHEAP_SRC_SERVICE_SERVER_H
 #define DMAHEAP_SRC_SERVICE_SERVER_H
-
-#include <sys/types.h>
 
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "system/system_core.h"
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
-#include "ipc/protocol.h"
+#include "ipc/request.h"
+#include "service/heap_dir.h"
 
 namespace dmaheap {
 
-// Access to one heap socket, standing in for the device node's mode and group.
-struct HeapSocketMode {
-  mode_t mode = 0600;
-  gid_t gid = 0;
-  bool set_gid = false;
-};
-
-struct ServerConfig {
-  std::string heap_dir;
-  std::string control_path;
-  // Per heap name; heaps not listed get default_mode, except "system": 0666 (world-accessible,
-  // a stated difference from the kernel's 0600 — README deviation table).
-  std::map<std::string, HeapSocketMode> heap_modes;
-  HeapSocketMode default_mode;
-};
-
-// Parses "NAME=MODE[:GROUP]" (MODE octal, GROUP a name or number). EINVAL with a message.
-Result<std::pair<std::string, HeapSocketMode>> ParseHeapMode(const std::string& text);
+class DmaHeap;
+class SystemCore;
 
 class Server {
  public:
@@ -52,10 +29,10 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();  // removes the heap sockets, the directory and the control socket
 
-  // Creates the control socket and the heap directory (see the preamble). Errors name the path:
+  // Creates the heap directory (see heap_dir.h) and the control socket. Errors name the path:
   // EEXIST when the directory exists and is not empty, ENAMETOOLONG for socket paths past 107
   // bytes.
-  static Result<std::unique_ptr<Server>> Create(SystemCore& kernel, ServerConfig config);
+  static Result<std::unique_ptr<Server>> Create(SystemCore& core, ServerConfig config);
 
   // Serves until SIGTERM or SIGINT (which must be blocked in every thread before Create).
   Result<void> Run();
@@ -63,31 +40,31 @@ class Server {
   const ServerConfig& config() const { return config_; }
 
  private:
-  struct Client;
-  Server(SystemCore& kernel, ServerConfig config);
+  struct Client {
+    UniqueFd fd;
+    DmaHeap* heap;  // null for a control connection
+  };
+  Server(SystemCore& core, ServerConfig config) : core_(core), config_(std::move(config)) {}
 
-  Result<void> BindAll();
-  // After a module came or went: a socket for every new heap, none for a heap that is gone
-  // (its clients are dropped with it).
-  void SyncHeapSockets();
-  Result<UniqueFd> BindHeap(const std::string& dir, DmaHeap* heap);
-  std::string HandleModuleOp(Op op, const std::string& arg, int* status);
+  Result<void> Watch(int fd, uint32_t events);
   void Accept(int listen_fd);
   void Serve(Client& client);
+  // Answers one decoded request; false when the client must be dropped.
+  bool ServeHeap(Client& client, Request& request);
+  bool ServeControl(Client& client, Request& request);
+  // After a module came or went: the directory follows, and a gone heap's clients are dropped.
+  void FollowHeaps();
   void Drop(int fd);
 
-  SystemCore& kernel_;
+  SystemCore& core_;
   const ServerConfig config_;
   UniqueFd epoll_fd_;
   UniqueFd signal_fd_;
   UniqueFd control_fd_;
-  UniqueFd reserve_fd_;  // freed to accept-and-close a connection when fds run out
+  UniqueFd reserve_fd_;      // freed to accept-and-close a connection when fds run out
   bool out_of_fds_ = false;  // logged once per episode
-  std::map<int, DmaHeap*> listeners_;  // listening socket → its heap
-  std::vector<UniqueFd> listen_fds_;
+  std::unique_ptr<HeapDirectory> dir_;
   std::map<int, std::unique_ptr<Client>> clients_;
-  std::map<DmaHeap*, int> heap_listener_;  // heap → its listening socket
-  bool dir_created_ = false;
 };
 
 }  // namespace dmaheap

@@ -1,0 +1,88 @@
+#include "service/control.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "mm/reserved_mem.h"
+#include "system/system_core.h"
+
+namespace dmaheap {
+namespace {
+
+ControlAnswer ModuleCommand(SystemCore& core, Op op, const std::string& arg) {
+  ModuleRegistry& modules = core.modules();
+  Result<void> done;
+  switch (op) {
+    case Op::kInsmod:
+      done = modules.Insmod(arg);
+      break;
+    case Op::kModprobe:
+      done = modules.Modprobe(arg);
+      break;
+    default:
+      done = modules.Rmmod(arg);
+      break;
+  }
+  if (!done.ok()) return {done.error(), {}, false};
+  std::fprintf(stderr, "dmaheapd: %s %s\n", op == Op::kRmmod ? "removed" : "loaded", arg.c_str());
+  return {0, {}, true};
+}
+
+}  // namespace
+
+std::string StatsText(SystemCore& core) {
+  core.Drain();
+  std::string out;
+  char line[256];
+  PageAllocator& pages = core.pages();
+  std::snprintf(line, sizeof(line), "memory total_pages %" PRIu64 " free_pages %" PRIu64 "\n",
+                pages.total_pages(), pages.free_pages());
+  out += line;
+  out += "buddy";
+  for (uint64_t n : pages.FreeBlocks()) out += " " + std::to_string(n);
+  out += "\n";
+  for (DmaHeap* heap : core.heaps().List()) {
+    const HeapCounters& c = heap->counters();
+    std::snprintf(line, sizeof(line),
+                  "heap %s buffers %" PRIu64 " bytes %" PRIu64 " peak %" PRIu64
+                  " allocations %" PRIu64 " failures %" PRIu64 " contiguous %d cached %d"
+                  " max_size %" PRIu64 "\n",
+                  heap->name().c_str(), c.live_buffers.load(), c.live_bytes.load(),
+                  c.peak_bytes.load(), c.allocations.load(), c.failures.load(),
+                  heap->properties().contiguous ? 1 : 0, heap->properties().cached ? 1 : 0,
+                  heap->properties().max_size);
+    out += line;
+  }
+  return out;
+}
+
+ControlAnswer HandleControl(SystemCore& core, Op op, std::string_view arg_view) {
+  const std::string arg(arg_view);
+  // Every view and every module refcount is of live buffers: a close that has returned counts.
+  core.Drain();
+  switch (op) {
+    case Op::kBarrier:
+      return {};
+    case Op::kStats:
+      return {0, StatsText(core), false};
+    case Op::kBufInfo:
+      return {0, core.BufInfo(), false};
+    case Op::kCma:
+      return {0, CmaDebugfsText(core.reserved(), arg == "bitmap"), false};
+    case Op::kLsmod:
+      return {0, core.modules().ProcModules(), false};
+    case Op::kModinfo: {
+      Result<std::string> text = core.modules().Modinfo(arg);
+      if (!text.ok()) return {text.error(), {}, false};
+      return {0, std::move(text).value(), false};
+    }
+    case Op::kInsmod:
+    case Op::kRmmod:
+    case Op::kModprobe:
+      return ModuleCommand(core, op, arg);
+    default:
+      return {EOPNOTSUPP, {}, false};
+  }
+}
+
+}  // namespace dmaheap
