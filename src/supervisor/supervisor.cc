@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 #include "base/check.h"
@@ -42,12 +44,14 @@ UniqueFd PidfdGetfd(int pidfd, int target_fd) {
   return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, target_fd, 0)));
 }
 
-class Server {
+}  // namespace
+
+class NotificationHandler::Handler {
  public:
-  Server(int notify_fd, std::string heap_dir)
+  Handler(int notify_fd, std::string heap_dir)
       : notify_fd_(notify_fd), heap_dir_(std::move(heap_dir)), thp_(sys::ReadShmemThp()) {}
 
-  void Handle(seccomp_notif& req, seccomp_notif_resp& resp) {
+  void Handle(const seccomp_notif& req, seccomp_notif_resp& resp) {
     resp.id = req.id;
     resp.val = 0;
     resp.error = 0;
@@ -89,7 +93,7 @@ class Server {
     return rc;
   }
 
-  void HandleOpen(seccomp_notif& req, seccomp_notif_resp& resp, const char* path_ptr, int flags) {
+  void HandleOpen(const seccomp_notif& req, seccomp_notif_resp& resp, const char* path_ptr, int flags) {
     Result<std::string> path = sys::CopyStringFromProcess(req.pid, path_ptr, 4096);
     if (!path.ok() || path->compare(0, sizeof(kDevDir) - 1, kDevDir) != 0) return;
     std::string_view rest(*path);
@@ -134,7 +138,7 @@ class Server {
     return FdKind::kBuffer;
   }
 
-  void HandleIoctl(seccomp_notif& req, seccomp_notif_resp& resp, int target_fd, unsigned int cmd,
+  void HandleIoctl(const seccomp_notif& req, seccomp_notif_resp& resp, int target_fd, unsigned int cmd,
                    void* arg) {
     UniqueFd pidfd(PidfdOpen(static_cast<pid_t>(req.pid)));
     if (!pidfd) return;
@@ -151,7 +155,7 @@ class Server {
     }
   }
 
-  void HeapIoctl(seccomp_notif& req, seccomp_notif_resp& resp, int sock, unsigned int cmd,
+  void HeapIoctl(const seccomp_notif& req, seccomp_notif_resp& resp, int sock, unsigned int cmd,
                  void* arg) {
     const pid_t pid = static_cast<pid_t>(req.pid);
     const HeapIoctlSizes sizes = DmaHeapIoctlSizes(cmd);
@@ -172,7 +176,7 @@ class Server {
     Succeed(resp, 0);
   }
 
-  void BufferIoctl(seccomp_notif& req, seccomp_notif_resp& resp, int buf_fd, unsigned int cmd,
+  void BufferIoctl(const seccomp_notif& req, seccomp_notif_resp& resp, int buf_fd, unsigned int cmd,
                    void* arg) {
     const auto pid = static_cast<pid_t>(req.pid);
     ProcessIoctlArg user(pid, arg);
@@ -186,7 +190,7 @@ class Server {
   // target, and the name goes to the daemon.
   class TargetBuffer final : public DaemonBuffer, public FdInstaller {
    public:
-    TargetBuffer(const std::string& heap_dir, int buf_fd, Server& server, uint64_t id, pid_t pid)
+    TargetBuffer(const std::string& heap_dir, int buf_fd, Handler& server, uint64_t id, pid_t pid)
         : DaemonBuffer(heap_dir, buf_fd), server_(server), id_(id), pid_(pid) {}
     FdInstaller& installer() override { return *this; }
     Result<int> Install(UniqueFd fd, bool cloexec) override {
@@ -199,7 +203,7 @@ class Server {
     }
 
    private:
-    Server& server_;
+    Handler& server_;
     const uint64_t id_;
     const pid_t pid_;
   };
@@ -209,26 +213,64 @@ class Server {
   const sys::ShmemThp thp_;
 };
 
-}  // namespace
+namespace {
 
-Result<int> InstallSupervisedFilter() {
+// The filter: every open, openat and ioctl goes to the supervisor; everything else runs.
+// Without CAP_SYS_ADMIN the kernel requires no_new_privs for a filter.
+Result<scmp_filter_ctx> BuildFilter() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return Errno(ENOMEM);
   int rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 0);
   if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0);
   if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ioctl), 0);
-  // Without CAP_SYS_ADMIN the kernel requires no_new_privs for a filter.
-  if (rc == 0 && ::geteuid() != 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-  if (rc == 0 && ::geteuid() == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-  if (rc == 0) rc = seccomp_load(ctx);
+  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, ::geteuid() != 0 ? 1 : 0);
+  if (rc != 0) {
+    seccomp_release(ctx);
+    return Errno(-rc);
+  }
+  return ctx;
+}
+
+}  // namespace
+
+Result<std::string> SupervisedFilterText() {
+  scmp_filter_ctx ctx = TRY(BuildFilter());
+  UniqueFd out(::memfd_create("dmaheap-filter", MFD_CLOEXEC));  // libseccomp writes to an fd
+  const int rc = out ? seccomp_export_pfc(ctx, out.get()) : -errno;
+  seccomp_release(ctx);
+  if (rc != 0) return Errno(-rc);
+  std::string text;
+  char buf[4096];
+  for (off_t at = 0;;) {
+    const ssize_t n = ::pread(out.get(), buf, sizeof(buf), at);
+    if (n < 0) return Errno(errno);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    at += n;
+  }
+  return text;
+}
+
+Result<int> InstallSupervisedFilter() {
+  scmp_filter_ctx ctx = TRY(BuildFilter());
+  int rc = seccomp_load(ctx);
   int fd = rc == 0 ? seccomp_notify_fd(ctx) : rc;
   seccomp_release(ctx);
   if (fd < 0) return Errno(-fd);
   return fd;
 }
 
+NotificationHandler::NotificationHandler(int notify_fd, std::string heap_dir)
+    : impl_(std::make_unique<Handler>(notify_fd, std::move(heap_dir))) {}
+
+NotificationHandler::~NotificationHandler() = default;
+
+void NotificationHandler::Handle(const seccomp_notif& req, seccomp_notif_resp& resp) {
+  impl_->Handle(req, resp);
+}
+
 Result<void> Supervise(int notify_fd, int stop_fd, const std::string& heap_dir) {
-  Server server(notify_fd, heap_dir);
+  NotificationHandler server(notify_fd, heap_dir);
   Notification n;
   for (;;) {
     pollfd fds[2] = {{notify_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};

@@ -9,6 +9,9 @@
 #ifndef DMAHEAP_TOOLS_DMAHEAP_SUPERVISOR_H
 #define DMAHEAP_TOOLS_DMAHEAP_SUPERVISOR_H
 
+#include <linux/seccomp.h>
+
+#include <memory>
 #include <string>
 
 #include "dmaheap/result.h"
@@ -16,8 +19,37 @@
 namespace dmaheap {
 
 // Installs the filter in the calling process (about to exec the target) and returns the
-// notification fd, which the supervisor must receive before the target execs.
+// notification fd, which the supervisor must receive before the target execs. The filter sends
+// open, openat and ioctl to the supervisor and lets everything else run; no_new_privs is set
+// unless the caller is root.
 Result<int> InstallSupervisedFilter();
+// The same filter as libseccomp's pseudo filter code (seccomp_export_pfc), without installing it.
+Result<std::string> SupervisedFilterText();
+
+// Answers the notifications of one target. Handle fills `resp` from `req`:
+//   a syscall that is not the supervisor's — another path, another fd — continues in the
+//   kernel untouched (SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+//   openat/open of /dev/dma_heap adds the heap directory's fd to the target, of
+//   /dev/dma_heap/<heap> a socket connected to the heap (SECCOMP_IOCTL_NOTIF_ADDFD with SEND:
+//   that answers the call, and resp.id is then 0: nothing more to send); a heap that does not
+//   exist is ENOENT, one whose daemon is gone ENODEV, O_DIRECTORY on a heap ENOTDIR;
+//   ioctl on a heap socket runs the heap ioctl through the daemon (the new buffer's fd added to
+//   the target, the argument written back in its memory); on a dmaheap buffer, the dma-buf
+//   core's dispatcher with the argument in the target's memory.
+// The target's memory and fds are reached with process_vm_readv/writev and pidfd_getfd.
+class NotificationHandler {
+ public:
+  NotificationHandler(int notify_fd, std::string heap_dir);
+  NotificationHandler(const NotificationHandler&) = delete;
+  NotificationHandler& operator=(const NotificationHandler&) = delete;
+  ~NotificationHandler();
+
+  void Handle(const seccomp_notif& req, seccomp_notif_resp& resp);
+
+ private:
+  class Handler;
+  std::unique_ptr<Handler> impl_;
+};
 
 // Serves notifications from `notify_fd` for heaps in `heap_dir` until `stop_fd` is readable
 // (a pidfd of the target, which becomes readable when it exits) and no notification is left.
