@@ -38,8 +38,16 @@ set(DMAHEAP_LAYER_supervisor_BELOW ipc)
 # libdmabufheap.so: Android's API over the public one (it includes public headers only).
 set(DMAHEAP_LAYER_dmabufheap_DIRS src/libdmabufheap)
 set(DMAHEAP_LAYER_dmabufheap_BELOW client)
+set(DMAHEAP_LAYER_dmabufheap_PUBLIC_ONLY ON)
 set(DMAHEAP_LAYER_tools_DIRS tools/dmaheap)
 set(DMAHEAP_LAYER_tools_BELOW client supervisor)
+
+# Not layers of the core but held to the same rule: heap modules see the plug-in ABI only (they
+# are built against include/ alone), and the demos the public API only, as applications would.
+set(DMAHEAP_PLUGIN_DIRS modules/system_heap modules/cma_heap modules/carveout_heap)
+set(DMAHEAP_PLUGIN_BELOW kapi)
+set(DMAHEAP_APPLICATION_DIRS tools/demo)
+set(DMAHEAP_APPLICATION_BELOW client)
 
 # The public headers (include/dmaheap/) belong to layers too: the plug-in ABI is the kernel API's,
 # the booted System's API the system layer's, the client API the client layer's. Everything else
