@@ -137,7 +137,8 @@ class DMAHEAP_API System {
   SystemCore& core() { return *core_; }
 
  private:
-  explicit System(std::unique_ptr<SystemCore> core);
+  // Not exported: only the library makes Systems (Boot).
+  [[gnu::visibility("hidden")]] explicit System(std::unique_ptr<SystemCore> core);
   std::unique_ptr<SystemCore> core_;
 };
 
