@@ -60,15 +60,15 @@ class ProcessIoctlArg final : public IoctlArg {
 class FdInstaller {
  public:
   virtual ~FdInstaller() = default;
-  // Takes `fd`; `cloexec` is the close-on-exec flag the caller asked for. Errors: EMFILE and
-  // whatever installing in another process gives.
+  // Takes `fd`, which is close-on-exec (every fd the core creates is); `cloexec` is the flag the
+  // caller asked for. Errors: EMFILE and whatever installing in another process gives.
   virtual Result<int> Install(UniqueFd fd, bool cloexec) = 0;
   // Takes back an fd Install gave, where the caller's fd table is reachable (the ioctl failed
   // after all). Default: nothing can be done.
   virtual void Revoke(int /*fd*/) {}
 };
 
-// Installs in this process: the fd itself, with close-on-exec set as asked.
+// Installs in this process: the fd itself, its close-on-exec flag cleared when not asked for.
 class SelfFdInstaller final : public FdInstaller {
  public:
   Result<int> Install(UniqueFd fd, bool cloexec) override;

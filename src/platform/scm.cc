@@ -28,6 +28,9 @@ Result<size_t> SendWithFds(int sock, std::span<const iovec> iov, std::span<const
 }
 
 Result<ReceivedMessage> RecvWithFds(int sock, std::span<iovec> iov, int flags) {
+  // Room for the credentials and kMaxFdsPerMessage fds. Without credentials (no SO_PASSCRED)
+  // that room holds more fds: those beyond the limit are closed below and the message marked cut,
+  // so the limit is the same on every socket.
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) +
                                 CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
   msghdr msg{};
@@ -48,6 +51,10 @@ Result<ReceivedMessage> RecvWithFds(int sock, std::span<iovec> iov, int flags) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
         out.fds.emplace_back(fd);
+      }
+      if (out.fds.size() > kMaxFdsPerMessage) {
+        out.fds.resize(kMaxFdsPerMessage);  // the extra ones close here
+        out.msg_flags |= MSG_CTRUNC;
       }
     } else if (c->cmsg_type == SCM_CREDENTIALS) {
       std::memcpy(&out.cred, CMSG_DATA(c), sizeof(out.cred));

@@ -28,8 +28,9 @@ struct ReceivedMessage {
   int msg_flags = 0;  // MSG_TRUNC / MSG_CTRUNC when something did not fit
 };
 
-// recvmsg into `iov` with room for credentials and kMaxFdsPerMessage fds. A closed peer gives
-// len 0.
+// recvmsg into `iov` with room for credentials and kMaxFdsPerMessage fds. More fds than that are
+// closed on arrival and MSG_CTRUNC is set, whether or not the socket passes credentials. A
+// closed peer gives len 0.
 Result<ReceivedMessage> RecvWithFds(int sock, std::span<iovec> iov, int flags = 0);
 
 }  // namespace dmaheap::sys

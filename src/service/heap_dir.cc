@@ -23,12 +23,27 @@ void Log(const char* what, const std::string& path, int err) {
   std::fprintf(stderr, "dmaheapd: %s %s: %s\n", what, path.c_str(), std::strerror(err));
 }
 
+// Decimal digits only, no sign, no blanks: what a mode or a gid is written with.
+bool AllDigits(const std::string& text, int base) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > (base == 8 ? '7' : '9')) return false;
+  }
+  return true;
+}
+
 Result<gid_t> ParseGroup(const std::string& text, const std::string& group) {
-  char* end = nullptr;
-  const unsigned long gid = std::strtoul(group.c_str(), &end, 10);
-  if (*end == '\0') return static_cast<gid_t>(gid);
-  if (const struct group* g = ::getgrnam(group.c_str())) return g->gr_gid;
-  std::fprintf(stderr, "dmaheapd: --heap-mode %s: unknown group %s\n", text.c_str(),
+  if (AllDigits(group, 10)) {
+    errno = 0;
+    const unsigned long long gid = std::strtoull(group.c_str(), nullptr, 10);
+    // (gid_t)-1 means "no change" to chown: not a group either.
+    if (errno == 0 && gid < static_cast<gid_t>(-1)) return static_cast<gid_t>(gid);
+    std::fprintf(stderr, "dmaheapd: --heap-mode %s: group %s is not a gid\n", text.c_str(),
+                 group.c_str());
+    return Errno(EINVAL);
+  }
+  if (const struct group* g = group.empty() ? nullptr : ::getgrnam(group.c_str())) return g->gr_gid;
+  std::fprintf(stderr, "dmaheapd: --heap-mode %s: unknown group '%s'\n", text.c_str(),
                group.c_str());
   return Errno(EINVAL);
 }
@@ -44,20 +59,20 @@ Result<std::pair<std::string, HeapSocketMode>> ParseHeapMode(const std::string& 
   std::string name = text.substr(0, eq);
   std::string rest = text.substr(eq + 1);
   std::string group;
-  if (const size_t colon = rest.find(':'); colon != std::string::npos) {
+  const size_t colon = rest.find(':');
+  if (colon != std::string::npos) {
     group = rest.substr(colon + 1);
     rest = rest.substr(0, colon);
   }
-  char* end = nullptr;
-  const unsigned long mode = std::strtoul(rest.c_str(), &end, 8);
-  if (rest.empty() || *end != '\0' || mode > 0777) {
+  const unsigned long mode = AllDigits(rest, 8) ? std::strtoul(rest.c_str(), nullptr, 8) : ~0UL;
+  if (mode > 0777) {
     std::fprintf(stderr, "dmaheapd: --heap-mode %s: MODE must be octal, at most 0777\n",
                  text.c_str());
     return Errno(EINVAL);
   }
   HeapSocketMode m;
   m.mode = static_cast<mode_t>(mode);
-  if (!group.empty()) {
+  if (colon != std::string::npos) {  // "NAME=MODE:" names no group: refused, not ignored
     m.gid = TRY(ParseGroup(text, group));
     m.set_gid = true;
   }
