@@ -94,31 +94,31 @@ int main(int argc, char** argv) {
     setsid();
   }
 
-  dmaheap::SystemConfig kconfig = *board_config;
+  dmaheap::SystemConfig system_config = *board_config;
   if (!modules_file.empty()) {
     std::ifstream in(modules_file);
     if (!in) {
       std::fprintf(stderr, "dmaheapd: --modules %s: %s\n", modules_file.c_str(), std::strerror(errno));
       return 2;
     }
-    kconfig.modules.clear();
+    system_config.modules.clear();
     for (std::string line; std::getline(in, line);) {
       line = line.substr(0, line.find('#'));
       line.erase(0, line.find_first_not_of(" \t"));
       line.erase(line.find_last_not_of(" \t\r") + 1);
-      if (!line.empty()) kconfig.modules.push_back(line);
+      if (!line.empty()) system_config.modules.push_back(line);
     }
   }
   // Clients commit their O_RDWR buffers themselves, so the memory is charged to them.
-  kconfig.commit = dmaheap::CommitPolicy::kInRequester;
-  auto kernel = dmaheap::SystemCore::Boot(kconfig);
-  if (!kernel.ok()) return Fail("boot", kernel.error());
-  auto server = dmaheap::Server::Create(**kernel, config);
+  system_config.commit = dmaheap::CommitPolicy::kInRequester;
+  auto core = dmaheap::SystemCore::Boot(system_config);
+  if (!core.ok()) return Fail("boot", core.error());
+  auto server = dmaheap::Server::Create(**core, config);
   if (!server.ok()) return Fail("serving " + config.heap_dir, server.error());
 
   for (const std::string& line : boot_log) std::fprintf(stderr, "dmaheapd: %s\n", line.c_str());
   std::fprintf(stderr, "dmaheapd: serving %zu heap(s) in %s, control %s\n",
-               (*kernel)->heaps().List().size(), config.heap_dir.c_str(),
+               (*core)->heaps().List().size(), config.heap_dir.c_str(),
                config.control_path.c_str());
   sd_notify(0, "READY=1");
   if (ready_pipe[1] >= 0) {
