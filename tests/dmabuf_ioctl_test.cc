@@ -3,7 +3,6 @@
 // shim and the supervisor give under `dmaheap run` (the dmabuf_ioctl_conformance ctest entries).
 
 #include <fcntl.h>
-
 #include <gtest/gtest.h>
 
 #include <cstdio>

@@ -17,9 +17,11 @@ struct KsymEntry {
 
 }  // namespace dmaheap
 
-#define DMAHEAP_EXPORT_SYMBOL_(sym, gpl, ns)                                               \
-  __attribute__((section("dmaheap_ksymtab"), used, aligned(8))) static const ::dmaheap::KsymEntry \
-      dmaheap_ksym_##sym = {#sym, gpl, ns}
+// clang-format off
+#define DMAHEAP_EXPORT_SYMBOL_(sym, gpl, ns)                                        \
+  __attribute__((section("dmaheap_ksymtab"), used, aligned(8)))                     \
+  static const ::dmaheap::KsymEntry dmaheap_ksym_##sym = {#sym, gpl, ns}
+// clang-format on
 
 #define EXPORT_SYMBOL(sym) DMAHEAP_EXPORT_SYMBOL_(sym, 0, "")
 #define EXPORT_SYMBOL_GPL(sym) DMAHEAP_EXPORT_SYMBOL_(sym, 1, "")

@@ -60,27 +60,30 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
   Occupied taken;
   auto Note = [&](const ReservedRegion& r) {
     log->push_back(Format("OF: reserved mem: 0x%016" PRIx64 "..0x%016" PRIx64 " (%" PRIu64
-                          " KiB) %s %s %s", r.base, r.end() - 1, r.size >> 10,
-                          r.no_map ? "nomap" : "map", r.reusable ? "reusable" : "non-reusable",
-                          r.name.c_str()));
+                          " KiB) %s %s %s",
+                          r.base, r.end() - 1, r.size >> 10, r.no_map ? "nomap" : "map",
+                          r.reusable ? "reusable" : "non-reusable", r.name.c_str()));
     if (r.IsCma()) {
       log->push_back(Format("Reserved memory: created CMA memory pool at 0x%016" PRIx64
-                            ", size %" PRIu64 " MiB", r.base, r.size >> 20));
+                            ", size %" PRIu64 " MiB",
+                            r.base, r.size >> 20));
     }
   };
   // A DT default CMA node gives way to cma= (of_reserved_mem's check, with its message).
   auto Skipped = [&](const ReservedRegion& r) {
     if (!(board.cma && r.cma_default)) return false;
-    std::fprintf(stderr, "OF: reserved mem: Skipping dt linux,cma-default node in favor for "
+    std::fprintf(stderr,
+                 "OF: reserved mem: Skipping dt linux,cma-default node in favor for "
                  "\"cma=\" kernel param.\n");
     return true;
   };
   for (const ReservedRegion& r : board.regions) {
     if (!r.fixed || Skipped(r)) continue;
     if (r.base < board.ram_base || r.end() > ram_end || r.end() < r.base) {
-      return Refuse(EINVAL, src, "reserved-memory node '%s' [0x%" PRIx64 "-0x%" PRIx64
-                    ") is outside RAM [0x%" PRIx64 "-0x%" PRIx64 ")", r.name.c_str(), r.base,
-                    r.end(), board.ram_base, ram_end);
+      return Refuse(EINVAL, src,
+                    "reserved-memory node '%s' [0x%" PRIx64 "-0x%" PRIx64
+                    ") is outside RAM [0x%" PRIx64 "-0x%" PRIx64 ")",
+                    r.name.c_str(), r.base, r.end(), board.ram_base, ram_end);
     }
     for (const ReservedRegion& other : placed) {
       if (other.base < r.end() && r.base < other.end()) {
@@ -97,8 +100,10 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
     uint64_t align = std::max<uint64_t>(r.alignment, sys::kPageSize);
     if (r.IsCma()) align = std::max(align, kCmaMinAlignment);
     if (r.IsCma() && r.size % kCmaMinAlignment != 0) {
-      return Refuse(EINVAL, src, "Reserved memory: incorrect alignment of CMA region '%s' "
-                    "(size must be a multiple of 2 MiB)", r.name.c_str());
+      return Refuse(EINVAL, src,
+                    "Reserved memory: incorrect alignment of CMA region '%s' "
+                    "(size must be a multiple of 2 MiB)",
+                    r.name.c_str());
     }
     std::vector<ReservedRegion::Range> ranges = r.alloc_ranges;
     if (ranges.empty()) ranges.push_back({board.ram_base, board.ram_bytes});
@@ -109,8 +114,10 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
       if (lo < hi && (base = taken.TopDown(r.size, align, lo, hi))) break;
     }
     if (!base) {
-      return Refuse(ENOMEM, src, "Reserved memory: failed to allocate memory for node '%s': "
-                    "size %" PRIu64 " MiB", r.name.c_str(), r.size >> 20);
+      return Refuse(ENOMEM, src,
+                    "Reserved memory: failed to allocate memory for node '%s': "
+                    "size %" PRIu64 " MiB",
+                    r.name.c_str(), r.size >> 20);
     }
     ReservedRegion p = r;
     p.base = *base;
@@ -123,8 +130,11 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
     const CmaCmdline& c = *board.cma;
     const bool fixed = c.base != 0 && c.limit == c.base + c.size;
     if (fixed && c.base % kCmaMinAlignment != 0) {
-      return Refuse(EINVAL, src, "cma: Region at 0x%016" PRIx64 " must be aligned to "
-                    "0x%016" PRIx64 " bytes", c.base, kCmaMinAlignment);
+      return Refuse(EINVAL, src,
+                    "cma: Region at 0x%016" PRIx64
+                    " must be aligned to "
+                    "0x%016" PRIx64 " bytes",
+                    c.base, kCmaMinAlignment);
     }
     ReservedRegion r;
     r.name = "reserved";
@@ -142,22 +152,24 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
       r.base = c.base;
       const auto* o = taken.Overlap(r.base, r.end());
       if (r.end() > ram_end || r.base < board.ram_base || o != nullptr) {
-        return Refuse(EBUSY, src, "cma: Failed to reserve %" PRIu64 " MiB at 0x%016" PRIx64
-                      ": %s", r.size >> 20, r.base, o ? "already reserved" : "outside RAM");
+        return Refuse(EBUSY, src, "cma: Failed to reserve %" PRIu64 " MiB at 0x%016" PRIx64 ": %s",
+                      r.size >> 20, r.base, o ? "already reserved" : "outside RAM");
       }
     } else {
       std::optional<uint64_t> base;
       if (lo < limit) base = taken.TopDown(r.size, kCmaMinAlignment, lo, limit);
       if (!base) {
-        return Refuse(ENOMEM, src, "cma: Failed to reserve %" PRIu64 " MiB (cma=%s" ")",
+        return Refuse(ENOMEM, src,
+                      "cma: Failed to reserve %" PRIu64
+                      " MiB (cma=%s"
+                      ")",
                       r.size >> 20, board.bootargs.c_str());
       }
       r.base = *base;
     }
     taken.Add(r.base, r.end());
     placed.push_back(r);
-    log->push_back(Format("cma: Reserved %" PRIu64 " MiB at 0x%016" PRIx64, r.size >> 20,
-                          r.base));
+    log->push_back(Format("cma: Reserved %" PRIu64 " MiB at 0x%016" PRIx64, r.size >> 20, r.base));
   }
   return placed;
 }
@@ -168,8 +180,8 @@ std::string DescribeBoard(const Board& board, const std::vector<ReservedRegion>&
   out += Format("board:      %s\n", board.source.c_str());
   if (!board.model.empty()) out += Format("model:      %s\n", board.model.c_str());
   if (!board.compatible.empty()) out += Format("compatible: %s\n", board.compatible.c_str());
-  out += Format("memory:     0x%016" PRIx64 "-0x%016" PRIx64 " (%" PRIu64 " MiB)\n",
-                board.ram_base, board.ram_base + board.ram_bytes - 1, board.ram_bytes >> 20);
+  out += Format("memory:     0x%016" PRIx64 "-0x%016" PRIx64 " (%" PRIu64 " MiB)\n", board.ram_base,
+                board.ram_base + board.ram_bytes - 1, board.ram_bytes >> 20);
   if (!board.bootargs.empty()) out += Format("bootargs:   %s\n", board.bootargs.c_str());
   out += "reserved-memory:\n";
   if (placed.empty()) out += "  (none)\n";
@@ -192,8 +204,10 @@ std::string DescribeBoard(const Board& board, const std::vector<ReservedRegion>&
                   d.dma_bits != 0 ? Format("  dma-bits=%u", d.dma_bits).c_str() : "");
   }
   out += "modules.load:";
-  if (board.modules_load.empty()) out += " (no modules.load beside the board)";
-  else if (board.modules.empty()) out += " (none)";
+  if (board.modules_load.empty())
+    out += " (no modules.load beside the board)";
+  else if (board.modules.empty())
+    out += " (none)";
   for (const std::string& m : board.modules) out += " " + m;
   out += "\n";
   for (const std::string& line : log) out += "log: " + line + "\n";

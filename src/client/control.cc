@@ -10,15 +10,24 @@ namespace {
 
 Op ToOp(ControlRequest request) {
   switch (request) {
-    case ControlRequest::kStats: return Op::kStats;
-    case ControlRequest::kBarrier: return Op::kBarrier;
-    case ControlRequest::kBufInfo: return Op::kBufInfo;
-    case ControlRequest::kCma: return Op::kCma;
-    case ControlRequest::kLsmod: return Op::kLsmod;
-    case ControlRequest::kModinfo: return Op::kModinfo;
-    case ControlRequest::kInsmod: return Op::kInsmod;
-    case ControlRequest::kRmmod: return Op::kRmmod;
-    case ControlRequest::kModprobe: return Op::kModprobe;
+    case ControlRequest::kStats:
+      return Op::kStats;
+    case ControlRequest::kBarrier:
+      return Op::kBarrier;
+    case ControlRequest::kBufInfo:
+      return Op::kBufInfo;
+    case ControlRequest::kCma:
+      return Op::kCma;
+    case ControlRequest::kLsmod:
+      return Op::kLsmod;
+    case ControlRequest::kModinfo:
+      return Op::kModinfo;
+    case ControlRequest::kInsmod:
+      return Op::kInsmod;
+    case ControlRequest::kRmmod:
+      return Op::kRmmod;
+    case ControlRequest::kModprobe:
+      return Op::kModprobe;
   }
   return Op::kStats;
 }

@@ -56,7 +56,7 @@ Result<std::string> KernelCmaText(bool bitmap) {
       if (std::strcmp(key, "bitmap") == 0 && !bitmap) continue;
       Result<std::string> value = ReadWholeFile(dir + "/" + area + "/" + key);
       if (!value.ok()) continue;  // older kernels lack some files
-      std::string words;  // one line, single spaces
+      std::string words;          // one line, single spaces
       std::istringstream in(*value);
       for (std::string w; in >> w;) words += (words.empty() ? "" : " ") + w;
       out += area + "/" + key + ": " + words + "\n";
@@ -65,15 +65,15 @@ Result<std::string> KernelCmaText(bool bitmap) {
   return out;
 }
 
-std::vector<std::string> Split(const std::string& line, char sep) {
+}  // namespace
+
+std::vector<std::string> SplitFields(const std::string& line, char sep) {
   std::vector<std::string> out;
   std::string field;
   std::istringstream in(line);
   while (std::getline(in, field, sep)) out.push_back(field);
   return out;
 }
-
-}  // namespace
 
 std::string ViewBoard(const ViewOptions& view) {
   if (!view.board.empty()) return view.board;
@@ -93,8 +93,10 @@ Result<std::unique_ptr<ViewSource>> ViewSource::Open(const char* what, const Vie
       return source;
     }
     if (control.error() == EACCES || control.error() == EPERM) {
-      std::fprintf(stderr, "dmaheap %s: permission denied: the daemon's control socket %s is "
-                   "root's (run as root)\n", what, path.c_str());
+      std::fprintf(stderr,
+                   "dmaheap %s: permission denied: the daemon's control socket %s is "
+                   "root's (run as root)\n",
+                   what, path.c_str());
       return Errno(EACCES);
     }
     if (KernelHasHeaps()) {
@@ -102,16 +104,17 @@ Result<std::unique_ptr<ViewSource>> ViewSource::Open(const char* what, const Vie
       return source;
     }
     if (!view.json) {
-      std::fprintf(stderr, "dmaheap %s: no daemon running (%s); showing board '%s' booted "
-                   "here\n", what, path.empty() ? "no control socket path" : path.c_str(),
+      std::fprintf(stderr,
+                   "dmaheap %s: no daemon running (%s); showing board '%s' booted "
+                   "here\n",
+                   what, path.empty() ? "no control socket path" : path.c_str(),
                    ViewBoard(view).c_str());
     }
   }
   const std::string board = ViewBoard(view);
   Result<SystemConfig> config = SystemCore::ConfigForBoard(board);  // prints why not
   if (!config.ok()) {
-    std::fprintf(stderr, "dmaheap %s: no daemon and no usable board '%s'\n", what,
-                 board.c_str());
+    std::fprintf(stderr, "dmaheap %s: no daemon and no usable board '%s'\n", what, board.c_str());
     return Errno(config.error());
   }
   Result<std::unique_ptr<SystemCore>> core = SystemCore::Boot(*config);
@@ -127,10 +130,14 @@ Result<std::unique_ptr<ViewSource>> ViewSource::Open(const char* what, const Vie
 std::string ViewSource::Where(ControlRequest request) const {
   if (!kernel_files_) return {};
   switch (request) {
-    case ControlRequest::kBufInfo: return Debugfs() + "/dma_buf/bufinfo";
-    case ControlRequest::kLsmod: return "/proc/modules";
-    case ControlRequest::kCma: return Debugfs() + "/cma";
-    default: return "the kernel";
+    case ControlRequest::kBufInfo:
+      return Debugfs() + "/dma_buf/bufinfo";
+    case ControlRequest::kLsmod:
+      return "/proc/modules";
+    case ControlRequest::kCma:
+      return Debugfs() + "/cma";
+    default:
+      return "the kernel";
   }
 }
 
@@ -139,17 +146,25 @@ Result<std::string> ViewSource::Request(ControlRequest request, const std::strin
   if (kernel_files_) {
     switch (request) {
       case ControlRequest::kBufInfo:
-      case ControlRequest::kLsmod: return ReadWholeFile(Where(request));
-      case ControlRequest::kCma: return KernelCmaText(arg == "bitmap");
-      default: return Errno(EOPNOTSUPP);  // the kernel's own tools answer the rest
+      case ControlRequest::kLsmod:
+        return ReadWholeFile(Where(request));
+      case ControlRequest::kCma:
+        return KernelCmaText(arg == "bitmap");
+      default:
+        return Errno(EOPNOTSUPP);  // the kernel's own tools answer the rest
     }
   }
   switch (request) {
-    case ControlRequest::kBufInfo: return core_->BufInfo();
-    case ControlRequest::kLsmod: return core_->modules().ProcModules();
-    case ControlRequest::kModinfo: return core_->modules().Modinfo(arg);
-    case ControlRequest::kCma: return CmaDebugfsText(core_->reserved(), arg == "bitmap");
-    default: return Errno(EOPNOTSUPP);
+    case ControlRequest::kBufInfo:
+      return core_->BufInfo();
+    case ControlRequest::kLsmod:
+      return core_->modules().ProcModules();
+    case ControlRequest::kModinfo:
+      return core_->modules().Modinfo(arg);
+    case ControlRequest::kCma:
+      return CmaDebugfsText(core_->reserved(), arg == "bitmap");
+    default:
+      return Errno(EOPNOTSUPP);
   }
 }
 
@@ -179,7 +194,7 @@ std::vector<BufInfoRow> ParseBufInfo(const std::string& text) {
   std::vector<BufInfoRow> rows;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> f = Split(line, '\t');
+    std::vector<std::string> f = SplitFields(line, '\t');
     if (f.size() != 7 || f[0].empty() || f[0][0] < '0' || f[0][0] > '9') continue;
     BufInfoRow r;
     r.size = std::strtoull(f[0].c_str(), nullptr, 10);
@@ -216,9 +231,12 @@ std::string DumpView(pid_t pid, DumpFormat format, const std::vector<BufInfoRow>
     }
   }
   switch (format) {
-    case DumpFormat::kJson: return DumpJson(snap);
-    case DumpFormat::kTable: return FormatDumpTable(snap);
-    case DumpFormat::kPerProcess: return FormatDumpPerProcess(snap, exported_bytes);
+    case DumpFormat::kJson:
+      return DumpJson(snap);
+    case DumpFormat::kTable:
+      return FormatDumpTable(snap);
+    case DumpFormat::kPerProcess:
+      return FormatDumpPerProcess(snap, exported_bytes);
   }
   return {};
 }

@@ -54,6 +54,9 @@ class ViewSource {
 bool FetchView(const char* what, const ViewOptions& view, ControlRequest request,
                const std::string& arg, std::string* text);
 
+// `line` cut at each `sep` (the views' text formats are fields separated by one character).
+std::vector<std::string> SplitFields(const std::string& line, char sep);
+
 // One row of bufinfo's text ("size flags mode count exp_name ino name", tab-separated).
 struct BufInfoRow {
   uint64_t size = 0, flags = 0, mode = 0, count = 0, ino = 0;

@@ -4,11 +4,10 @@
 
 #include "dmabuf/buffer_table.h"
 
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>

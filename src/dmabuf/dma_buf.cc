@@ -91,15 +91,14 @@ void DmaBufDetach(DmaBuf& buf, DmaBufAttachment* attachment) {
   std::lock_guard lock(BufferLock(&buf));
   DMAHEAP_DCHECK(buf.attachments_ != nullptr);
   auto& list = buf.attachments_->list;
-  auto it = std::find_if(list.begin(), list.end(),
-                         [&](const auto& a) { return a.get() == attachment; });
+  auto it =
+      std::find_if(list.begin(), list.end(), [&](const auto& a) { return a.get() == attachment; });
   DMAHEAP_DCHECK(it != list.end());
   gone = std::move(*it);
   list.erase(it);
 }
 
-Result<std::span<const ScatterEntry>> DmaBufMapAttachment(DmaBuf& buf,
-                                                          DmaBufAttachment& attachment,
+Result<std::span<const ScatterEntry>> DmaBufMapAttachment(DmaBuf& buf, DmaBufAttachment& attachment,
                                                           DmaDirection dir) {
   if (attachment.mapped) return Errno(EBUSY);
   TRY(buf.ops().MapDmaBuf(attachment, dir));

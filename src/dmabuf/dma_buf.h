@@ -51,7 +51,7 @@ struct VmaRequest {
 // One device's attachment to a buffer (struct dma_buf_attachment). Created by DmaBufAttach,
 // owned by the buffer until DmaBufDetach.
 struct DmaBufAttachment {
-  std::string device;            // the importing device's name, as bufinfo lists it
+  std::string device;             // the importing device's name, as bufinfo lists it
   void* exporter_priv = nullptr;  // the exporter's, set by its Attach
   // The device's view once mapped (DmaBufMapAttachment): the exporter's sg table as that device
   // addresses it. Empty while unmapped.
@@ -130,10 +130,10 @@ class DmaBufExporter {
 
 // struct dma_buf_export_info.
 struct DmaBufExportInfo {
-  DmaBufExporter* exporter;       // required; outlives the buffer (it holds a reference)
-  uint64_t size;                  // page-aligned length
-  uint32_t flags;                 // the fd_flags of the request: O_ACCMODE | O_CLOEXEC
-  std::unique_ptr<DmaBufOps> ops; // required; owned by the DmaBuf from now on
+  DmaBufExporter* exporter;        // required; outlives the buffer (it holds a reference)
+  uint64_t size;                   // page-aligned length
+  uint32_t flags;                  // the fd_flags of the request: O_ACCMODE | O_CLOEXEC
+  std::unique_ptr<DmaBufOps> ops;  // required; owned by the DmaBuf from now on
 };
 
 class DmaBuf {
@@ -188,11 +188,11 @@ class DmaBuf {
   const uint32_t f_flags_;
   DmaBufExporter* const exporter_;
   std::unique_ptr<DmaBufOps> ops_;
-  Owner owner_;         // set once by BufferTable::Install
-  ino_t ino_ = 0;       // set once by BufferTable::Export
-  dev_t dev_ = 0;       // set once by BufferTable::Export
-  int wd_ = -1;         // inotify watch of the memfd inode; set once by BufferTable::Export
-  UniqueFd file_;       // the creator's fd until Install hands it out; then empty
+  Owner owner_;    // set once by BufferTable::Install
+  ino_t ino_ = 0;  // set once by BufferTable::Export
+  dev_t dev_ = 0;  // set once by BufferTable::Export
+  int wd_ = -1;    // inotify watch of the memfd inode; set once by BufferTable::Export
+  UniqueFd file_;  // the creator's fd until Install hands it out; then empty
   // Null until the first attach (most buffers are never attached); guarded by
   // BufferLock(this), as is name_.
   std::unique_ptr<Attachments> attachments_;
@@ -215,8 +215,7 @@ Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, std::string device);
 void DmaBufDetach(DmaBuf& buf, DmaBufAttachment* attachment);
 // dma_buf_map_attachment: the device's sg table (the exporter's MapDmaBuf). EBUSY when the
 // attachment is already mapped; the exporter's errors.
-Result<std::span<const ScatterEntry>> DmaBufMapAttachment(DmaBuf& buf,
-                                                          DmaBufAttachment& attachment,
+Result<std::span<const ScatterEntry>> DmaBufMapAttachment(DmaBuf& buf, DmaBufAttachment& attachment,
                                                           DmaDirection dir);
 // dma_buf_unmap_attachment. Nothing happens for an unmapped attachment.
 void DmaBufUnmapAttachment(DmaBuf& buf, DmaBufAttachment& attachment, DmaDirection dir);

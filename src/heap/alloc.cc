@@ -29,8 +29,8 @@ Result<Allocation> DmaHeapAllocate(const AllocRequest& request) {
     return Errno(buf.error());
   }
   // On failure the buffer is released with its last reference, here.
-  UniqueFd fd = TRY(buffers.Install(
-      *buf, InstallRequest{request.owner, request.name, request.fd_flags}));
+  UniqueFd fd =
+      TRY(buffers.Install(*buf, InstallRequest{request.owner, request.name, request.fd_flags}));
   counters.allocations.fetch_add(1, std::memory_order_relaxed);
   return Allocation{std::move(fd), std::move(buf).value()};
 }

@@ -5,9 +5,8 @@
 #include "heap/alloc.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "heap/test_heap.h"
 

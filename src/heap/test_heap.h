@@ -54,8 +54,8 @@ class HeapHarness {
  public:
   explicit HeapHarness(uint64_t pages = 1024)
       : pages_(std::move(PageAllocator::Create(0x40000, pages)).value()),
-        buffers_(std::move(BufferTable::Create(sys::ShmemThp::kHugeNever, CommitPolicy::kHere))
-                     .value()),
+        buffers_(
+            std::move(BufferTable::Create(sys::ShmemThp::kHugeNever, CommitPolicy::kHere)).value()),
         reserved_(ReservedMemory::Empty()),
         context_{*pages_, *buffers_, *reserved_},
         registry_(context_) {

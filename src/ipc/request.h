@@ -56,10 +56,10 @@ Result<Request> DecodeRequest(RawRequest raw);
 // What a heap socket is asked, decoded.
 struct HeapRequest {
   enum class Kind { kIoctl, kSetName } kind = Kind::kIoctl;
-  unsigned int cmd = 0;             // kIoctl: the ioctl number (ALLOC for kAllocNamed)
-  std::span<const uint8_t> arg;     // kIoctl: the argument's in_size bytes
-  std::string_view name;            // kAllocNamed / kSetName: the name, without NUL
-  int buffer_fd = -1;               // kSetName: the buffer (owned by the Request)
+  unsigned int cmd = 0;          // kIoctl: the ioctl number (ALLOC for kAllocNamed)
+  std::span<const uint8_t> arg;  // kIoctl: the argument's in_size bytes
+  std::string_view name;         // kAllocNamed / kSetName: the name, without NUL
+  int buffer_fd = -1;            // kSetName: the buffer (owned by the Request)
 };
 Result<HeapRequest> DecodeHeapRequest(const Request& request);
 

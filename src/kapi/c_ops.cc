@@ -98,7 +98,8 @@ Result<void> CBufferOps::MapDmaBuf(DmaBufAttachment& attachment, DmaDirection di
 }
 
 void CBufferOps::UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir) {
-  if (ops_->unmap_dma_buf != nullptr) ops_->unmap_dma_buf(priv_, CAttachment(attachment), CDirection(dir));
+  if (ops_->unmap_dma_buf != nullptr)
+    ops_->unmap_dma_buf(priv_, CAttachment(attachment), CDirection(dir));
   DmaBufOps::UnmapDmaBuf(attachment, dir);
 }
 

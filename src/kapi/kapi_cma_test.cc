@@ -26,12 +26,24 @@ class ReservedContext final : public ModuleContext {
         buffers_(std::move(BufferTable::Create(sys::ShmemThp::kHugeNever, CommitPolicy::kHere))
                      .value()) {
     std::vector<ReservedRegion> regions(3);
-    regions[0] = {.name = "reserved", .compatible = "shared-dma-pool", .base = 0x7c000000,
-                  .size = 64 * kMiB, .reusable = true, .cma_default = true};
-    regions[1] = {.name = "carveout@60000000", .base = 0x60000000, .size = 16 * kMiB,
-                  .fixed = true, .no_map = true, .heap = true};
-    regions[2] = {.name = "pool", .compatible = "shared-dma-pool", .base = 0x70000000,
-                  .size = 4 * kMiB, .reusable = true, .heap = true};
+    regions[0] = {.name = "reserved",
+                  .compatible = "shared-dma-pool",
+                  .base = 0x7c000000,
+                  .size = 64 * kMiB,
+                  .reusable = true,
+                  .cma_default = true};
+    regions[1] = {.name = "carveout@60000000",
+                  .base = 0x60000000,
+                  .size = 16 * kMiB,
+                  .fixed = true,
+                  .no_map = true,
+                  .heap = true};
+    regions[2] = {.name = "pool",
+                  .compatible = "shared-dma-pool",
+                  .base = 0x70000000,
+                  .size = 4 * kMiB,
+                  .reusable = true,
+                  .heap = true};
     reserved_ = std::move(ReservedMemory::Create(*pages_, regions)).value();
     context_ = std::make_unique<HeapContext>(HeapContext{*pages_, *buffers_, *reserved_});
   }
@@ -53,7 +65,8 @@ TEST(KapiReservedMemoryTest, RegionsAreWalkedInBootOrderWithTheirFlags) {
   std::vector<std::string> names;
   std::vector<unsigned long> flags;
   auto collect = [](const reserved_mem* rmem, void* data) {
-    auto* out = static_cast<std::pair<std::vector<std::string>*, std::vector<unsigned long>*>*>(data);
+    auto* out =
+        static_cast<std::pair<std::vector<std::string>*, std::vector<unsigned long>*>*>(data);
     out->first->push_back(rmem->name);
     out->second->push_back(rmem->flags);
     return 0;
@@ -84,8 +97,7 @@ TEST(KapiCmaTest, AreasAndTheDefaultOneAsTheCmaHeapSeesThem) {
 
   std::vector<std::string> areas;
   auto collect = [](struct cma* cma, void* data) {
-    static_cast<std::vector<std::string>*>(data)->push_back(cma_get_name(cma) +
-                                                            std::string(":") +
+    static_cast<std::vector<std::string>*>(data)->push_back(cma_get_name(cma) + std::string(":") +
                                                             std::to_string(cma_get_flags(cma)));
     return 0;
   };

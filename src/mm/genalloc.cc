@@ -12,7 +12,8 @@ Result<std::unique_ptr<GenPool>> GenPool::Create(int min_alloc_order) {
 Result<void> GenPool::Add(uint64_t addr, uint64_t size) {
   const uint64_t unit = uint64_t{1} << order_;
   if (size == 0 || addr % unit != 0 || size % unit != 0) return Errno(EINVAL);
-  std::unique_ptr<CmaArea> chunk = TRY(CmaArea::Create("gen_pool", addr >> order_, size >> order_, 0));
+  std::unique_ptr<CmaArea> chunk =
+      TRY(CmaArea::Create("gen_pool", addr >> order_, size >> order_, 0));
   std::lock_guard lock(mu_);
   chunks_.push_back(std::move(chunk));
   return {};

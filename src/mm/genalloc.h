@@ -40,9 +40,7 @@ class GenPool {
 
  private:
   explicit GenPool(unsigned order) : order_(order) {}
-  uint64_t Granules(uint64_t size) const {
-    return (size + (uint64_t{1} << order_) - 1) >> order_;
-  }
+  uint64_t Granules(uint64_t size) const { return (size + (uint64_t{1} << order_) - 1) >> order_; }
 
   const unsigned order_;
   mutable std::mutex mu_;

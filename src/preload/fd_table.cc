@@ -56,8 +56,7 @@ bool HeapPath(const char* path, std::string_view* rest) {
 }
 
 bool IsHeapName(std::string_view name) {
-  return !name.empty() && name.find('/') == std::string_view::npos && name != "." &&
-         name != "..";
+  return !name.empty() && name.find('/') == std::string_view::npos && name != "." && name != "..";
 }
 
 std::string RedirectPath(std::string_view heap_dir, std::string_view rest) {

@@ -3,11 +3,10 @@
 
 #include "preload/fd_table.h"
 
+#include <gtest/gtest.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <memory>
 
@@ -102,8 +101,8 @@ TEST(HeapPathTest, OnlyDevDmaHeapAndItsEntriesAreRedirected) {
   EXPECT_EQ(rest, "linux,cma");
   EXPECT_TRUE(HeapPath("/dev/dma_heap/", &rest));
   EXPECT_EQ(rest, "");
-  for (const char* other : {"/dev/dma_heapX", "/dev/dma_hea", "dev/dma_heap/system",
-                            "/dev/ion", "", "/dev/dma_heap2/system"}) {
+  for (const char* other : {"/dev/dma_heapX", "/dev/dma_hea", "dev/dma_heap/system", "/dev/ion", "",
+                            "/dev/dma_heap2/system"}) {
     EXPECT_FALSE(HeapPath(other, &rest)) << other;
   }
   EXPECT_FALSE(HeapPath(nullptr, &rest));

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "preload/fd_table.h"
 #include "platform/sys.h"
+#include "preload/fd_table.h"
 
 namespace dmaheap::preload {
 

@@ -45,7 +45,8 @@ std::string StatsText(SystemCore& core) {
     const HeapCounters& c = heap->counters();
     std::snprintf(line, sizeof(line),
                   "heap %s buffers %" PRIu64 " bytes %" PRIu64 " peak %" PRIu64
-                  " allocations %" PRIu64 " failures %" PRIu64 " contiguous %d cached %d"
+                  " allocations %" PRIu64 " failures %" PRIu64
+                  " contiguous %d cached %d"
                   " max_size %" PRIu64 "\n",
                   heap->name().c_str(), c.live_buffers.load(), c.live_bytes.load(),
                   c.peak_bytes.load(), c.allocations.load(), c.failures.load(),

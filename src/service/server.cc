@@ -72,7 +72,8 @@ Result<std::unique_ptr<Server>> Server::Create(SystemCore& core, ServerConfig co
   TRY(server->Watch(server->signal_fd_.get(), EPOLLIN));
   TRY(server->Watch(server->control_fd_.get(), EPOLLIN));
   TRY(server->Watch(core.buffers().release_fd(), EPOLLIN));
-  for (const HeapDirectory::Listener& l : server->dir_->listeners()) TRY(server->Watch(l.fd, EPOLLIN));
+  for (const HeapDirectory::Listener& l : server->dir_->listeners())
+    TRY(server->Watch(l.fd, EPOLLIN));
   return server;
 }
 
@@ -128,7 +129,8 @@ void Server::Accept(int listen_fd) {
       // Out of fds: a pending connection would keep the (level-triggered) listener readable
       // and spin the loop. Free the reserve fd, accept one connection and close it at once,
       // then go back to the loop so hang-ups of other clients are seen.
-      if (!out_of_fds_) std::fprintf(stderr, "dmaheapd: out of file descriptors: refusing connections\n");
+      if (!out_of_fds_)
+        std::fprintf(stderr, "dmaheapd: out of file descriptors: refusing connections\n");
       out_of_fds_ = true;
       reserve_fd_.reset();
       UniqueFd refused(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
@@ -160,8 +162,8 @@ void Server::Serve(Client& client) {
   Result<sys::ReceivedMessage> msg = sys::RecvWithFds(fd, {&iov, 1});
   if (!msg.ok() && (msg.error() == EAGAIN || msg.error() == EINTR)) return;
   if (!msg.ok() || msg->len == 0) return Drop(fd);
-  RawRequest raw{{buf, std::min(msg->len, sizeof(buf))}, msg->msg_flags, msg->cred,
-                 std::move(msg->fds)};
+  RawRequest raw{
+      {buf, std::min(msg->len, sizeof(buf))}, msg->msg_flags, msg->cred, std::move(msg->fds)};
   if (!msg->has_cred) {
     socklen_t len = sizeof(raw.cred);
     ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &raw.cred, &len);
@@ -200,9 +202,8 @@ bool Server::ServeHeap(Client& client, Request& request) {
   alloc.name = decoded->name;
   PayloadArg arg(decoded->arg);
   SendFdInstaller installer;
-  const int status = core_.CheckAlive().ok()
-                         ? DmaHeapIoctl(decoded->cmd, alloc, arg, installer)
-                         : ENODEV;
+  const int status =
+      core_.CheckAlive().ok() ? DmaHeapIoctl(decoded->cmd, alloc, arg, installer) : ENODEV;
   // The fd goes to the client and is closed here either way: the daemon keeps none.
   return SendReply(fd, status, arg.out.data(), arg.out.size(),
                    installer.fd_ ? installer.fd_.get() : -1);

@@ -5,14 +5,13 @@
 #include "supervisor/supervisor.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
@@ -64,12 +63,13 @@ class NotificationTest : public ::testing::Test {
     return resp;
   }
   seccomp_notif_resp OpenAt(const char* path, int flags = O_RDWR | O_CLOEXEC) {
-    return Answer(SCMP_SYS(openat), {static_cast<uint64_t>(AT_FDCWD),
-                                     reinterpret_cast<uint64_t>(path),
-                                     static_cast<uint64_t>(flags)});
+    return Answer(SCMP_SYS(openat),
+                  {static_cast<uint64_t>(AT_FDCWD), reinterpret_cast<uint64_t>(path),
+                   static_cast<uint64_t>(flags)});
   }
   seccomp_notif_resp Ioctl(int fd, unsigned long cmd, void* arg) {
-    return Answer(SCMP_SYS(ioctl), {static_cast<uint64_t>(fd), cmd, reinterpret_cast<uint64_t>(arg)});
+    return Answer(SCMP_SYS(ioctl),
+                  {static_cast<uint64_t>(fd), cmd, reinterpret_cast<uint64_t>(arg)});
   }
   // A listening socket named `name` in the heap directory, and a connection to it.
   UniqueFd HeapConnection(const std::string& name, UniqueFd* listener) {

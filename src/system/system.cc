@@ -92,8 +92,8 @@ MemoryStats System::Stats() {
   }
   for (const CmaRegion& region : core_->reserved().cma()) {
     const CmaArea& a = *region.area;
-    stats.cma.push_back(CmaAreaStats{a.name(), a.base_pfn(), a.count(), a.order_per_bit(),
-                                     a.used(), a.maxchunk(), region.is_default});
+    stats.cma.push_back(CmaAreaStats{a.name(), a.base_pfn(), a.count(), a.order_per_bit(), a.used(),
+                                     a.maxchunk(), region.is_default});
   }
   return stats;
 }

@@ -95,7 +95,7 @@ class SystemCore {
   std::unique_ptr<HeapContext> context_;
   std::unique_ptr<HeapRegistry> heaps_;
   std::unique_ptr<ModuleRegistry> modules_;  // after heaps_: its modules own heap ops
-  std::atomic<bool> dead_{false};  // true in a forked child
+  std::atomic<bool> dead_{false};            // true in a forked child
 
   friend void SystemCoreForkChild();
 };

@@ -26,14 +26,6 @@
 namespace dmaheap {
 namespace {
 
-std::vector<std::string> Split(const std::string& line, char sep) {
-  std::vector<std::string> out;
-  std::string field;
-  std::istringstream in(line);
-  while (std::getline(in, field, sep)) out.push_back(field);
-  return out;
-}
-
 void Print(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 
 std::string JsonArray(const std::vector<std::string>& items) {
@@ -221,11 +213,11 @@ int LsmodCommand(const ViewOptions& view) {
   std::vector<std::string> items;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> f = Split(line, ' ');
+    std::vector<std::string> f = SplitFields(line, ' ');
     if (f.size() != 6) continue;
     std::vector<std::string> deps;
     bool permanent = false;
-    for (const std::string& d : Split(f[3], ',')) {
+    for (const std::string& d : SplitFields(f[3], ',')) {
       if (d == "[permanent]") {
         permanent = true;
       } else if (!d.empty() && d != "-") {
@@ -270,7 +262,7 @@ int CmaCommand(const ViewOptions& view, bool bitmap) {
       value = JsonString(value.substr(1, value.find(']') - 1));
     } else if (key == "bitmap") {  // "w0 w1 ..." → [w0, w1, ...]
       std::string words;
-      for (const std::string& w : Split(value, ' ')) words += (words.empty() ? "" : ", ") + w;
+      for (const std::string& w : SplitFields(value, ' ')) words += (words.empty() ? "" : ", ") + w;
       value = "[" + words + "]";
     }
     areas.back().second.push_back(JsonString(key) + ": " + value);
