@@ -23,12 +23,16 @@ for f in "$prefix/bin/dmaheapd" "$prefix/bin/dmaheap" "$libdir/libdmaheap_preloa
 done
 
 # The installed library exports the public API, the C API and the kernel API for modules, and no
-# symbol of an internal class.
-internal=$(nm -DC --defined-only "$libdir/libdmaheap.so" | awk '{ $1 = ""; $2 = ""; print }' |
+# symbol of an internal class. (The symbol list is read once: grep -q may stop reading early.)
+symbols=$(nm -DC --defined-only "$libdir/libdmaheap.so" | awk '{ $1 = ""; print }')
+internal=$(echo "$symbols" |
   grep -E "dmaheap::(DmaBuf|DmaHeap|DmaHeapOps|DmaBufOps|BufferTable|ModuleRegistry|ModuleImage|ReservedRegion|ReservedMemory|PageAllocator|ScopedRequest|Reply|Kernel|SystemCore|HeapRegistry|CmaArea|GenPool|ExportTable|Server)::" || true)
 [ -z "$internal" ] || { echo "libdmaheap.so exports internals:"; echo "$internal"; exit 1; }
-nm -D --defined-only "$libdir/libdmaheap.so" | grep -q " T dma_heap_add$" ||
+echo "$symbols" | grep -qx " T dma_heap_add" ||
   { echo "libdmaheap.so does not export the kernel API"; exit 1; }
+# Client is polymorphic: code that uses its type (dynamic_cast, UBSan's vptr check) needs these.
+echo "$symbols" | grep -qx " V typeinfo for dmaheap::Client" ||
+  { echo "libdmaheap.so does not export Client's type info"; exit 1; }
 
 # dmaheap run from the prefix: its private daemon and shim come from the prefix too.
 "$prefix/bin/dmaheap" run -- "$conformance" >"$prefix/run.log" 2>&1 || { cat "$prefix/run.log"; exit 1; }
