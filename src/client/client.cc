@@ -139,7 +139,7 @@ class DaemonClient final : public Client {
     const dma_heap_allocation_data data{len, 0, fd_flags, heap_flags};
     std::vector<uint8_t> payload(sizeof(data) + name.size());
     std::memcpy(payload.data(), &data, sizeof(data));
-    std::memcpy(payload.data() + sizeof(data), name.data(), name.size());
+    std::copy(name.begin(), name.end(), payload.begin() + sizeof(data));  // name may be empty
     return payload;
   }
 
