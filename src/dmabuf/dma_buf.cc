@@ -36,7 +36,15 @@ DmaBuf::DmaBuf(CreateKey, uint64_t id, DmaBufExportInfo info)
 
 // The release: the exporter's object goes first (it returns the frames), then its reference.
 DmaBuf::~DmaBuf() {
-  attachments_.reset();
+  // Attachments still held when the last fd and mapping go (their importer never detached) die
+  // with the buffer: the exporter unmaps and detaches each, so its per-attachment state goes too.
+  if (attachments_ != nullptr) {
+    for (const auto& a : attachments_->list) {
+      if (a->mapped) ops_->UnmapDmaBuf(*a, DmaDirection::kBidirectional);
+      ops_->Detach(*a);
+    }
+    attachments_.reset();
+  }
   ops_.reset();
   exporter_->BufferReleased(size_);
 }

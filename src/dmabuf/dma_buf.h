@@ -49,7 +49,8 @@ struct VmaRequest {
 };
 
 // One device's attachment to a buffer (struct dma_buf_attachment). Created by DmaBufAttach,
-// owned by the buffer until DmaBufDetach.
+// owned by the buffer until DmaBufDetach — or until the buffer is released, which unmaps and
+// detaches what is left.
 struct DmaBufAttachment {
   std::string device;             // the importing device's name, as bufinfo lists it
   void* exporter_priv = nullptr;  // the exporter's, set by its Attach

@@ -195,6 +195,21 @@ TEST_F(COpsTest, EveryBufferOpReachesItsCCounterpart) {
   EXPECT_EQ(g_calls.releases, 0);
 }
 
+// An importer that never detaches: the release unmaps and detaches for it, before the buffer's
+// own release, so the exporter's per-attachment state goes with the buffer.
+TEST_F(COpsTest, ReleaseDetachesWhatImportersLeft) {
+  Result<Allocation> a = Allocate(8192);
+  ASSERT_TRUE(a.ok());
+  DmaBufAttachment* mapped = std::move(DmaBufAttach(*a->buffer, "display")).value();
+  ASSERT_TRUE(DmaBufMapAttachment(*a->buffer, *mapped, DmaDirection::kToDevice).ok());
+  ASSERT_TRUE(DmaBufAttach(*a->buffer, "codec").ok());
+  a = Errno(ENOENT);  // the last fd and the core's reference go
+  harness_.buffers().ProcessReleases();
+  EXPECT_EQ(g_calls.unmaps, 1) << "only the mapped one is unmapped";
+  EXPECT_EQ(g_calls.detaches, 2);
+  EXPECT_EQ(g_calls.releases, 1);
+}
+
 // A module that leaves every optional op out gets the core's defaults: mapping refused, CPU
 // access a no-op, attach accepted, map a copy of the (empty) sg table.
 TEST_F(COpsTest, OptionalOpsDefaultAsTheKernel) {
