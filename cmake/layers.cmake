@@ -4,19 +4,22 @@
 # against the direction does not compile) and by tests/layering_check.cmake (which reads the
 # sources and names each include that runs back up).
 #
-#   base ← platform ← {mm, dmabuf} ← heap ← kapi ← module ← system ← ipc
+#   base ← platform ← {mm, dma ← dmabuf} ← heap ← kapi ← module ← system ← ipc
 #        ← {service, client, preload, supervisor} ← {dmabufheap, tools}
-set(DMAHEAP_LAYERS base platform mm dmabuf heap kapi module system ipc
+set(DMAHEAP_LAYERS base platform dma mm dmabuf heap kapi module system ipc
     service client preload supervisor dmabufheap tools)
 
 set(DMAHEAP_LAYER_base_DIRS src/base)
 set(DMAHEAP_LAYER_base_BELOW "")
 set(DMAHEAP_LAYER_platform_DIRS src/platform)
 set(DMAHEAP_LAYER_platform_BELOW base)
+# The DMA API (kernel/dma, drivers/iommu/dma-iommu.c, iova.c): devices, mappings, swiotlb.
+set(DMAHEAP_LAYER_dma_DIRS src/dma)
+set(DMAHEAP_LAYER_dma_BELOW platform)
 set(DMAHEAP_LAYER_mm_DIRS src/mm)
 set(DMAHEAP_LAYER_mm_BELOW platform)
 set(DMAHEAP_LAYER_dmabuf_DIRS src/dmabuf)
-set(DMAHEAP_LAYER_dmabuf_BELOW platform)
+set(DMAHEAP_LAYER_dmabuf_BELOW dma)
 set(DMAHEAP_LAYER_heap_DIRS src/heap)
 set(DMAHEAP_LAYER_heap_BELOW mm dmabuf)
 set(DMAHEAP_LAYER_kapi_DIRS src/kapi)
@@ -52,7 +55,7 @@ set(DMAHEAP_APPLICATION_BELOW client)
 # The public headers (include/dmaheap/) belong to layers too: the plug-in ABI is the kernel API's,
 # the booted System's API the system layer's, the client API the client layer's. Everything else
 # there (Result, UniqueFd, the UAPI) is base.
-set(DMAHEAP_PUBLIC_kapi dmaheap/kapi.h dmaheap/module.h dmaheap/vermagic.h)
+set(DMAHEAP_PUBLIC_kapi dmaheap/kapi.h dmaheap/module.h dmaheap/vermagic.h dmaheap/heap_buffer.h)
 set(DMAHEAP_PUBLIC_platform dmaheap/fd_passing.h)
 set(DMAHEAP_PUBLIC_system dmaheap/dmaheap.h)
 set(DMAHEAP_PUBLIC_client dmaheap/client.h dmaheap/c/dmaheap.h BufferAllocator/BufferAllocator.h

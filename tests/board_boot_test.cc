@@ -47,10 +47,11 @@ TEST(BoardBootTest, EachShippedBoardGetsTheHeapsTheKernelWouldCreate) {
     std::set<std::string> heaps;
   };
   const std::vector<Expect> boards = {
-      {"default", {"system", "default_cma_region", "linux,cma"}},
-      {"hikey960", {"system", "default_cma_region", "linux,cma"}},
-      {"db845c", {"system"}},
-      {"carveout-demo", {"system", "default_cma_region", "reserved", "carveout@60000000"}},
+      {"default", {"system", "system-uncached", "default_cma_region", "linux,cma"}},
+      {"hikey960", {"system", "system-uncached", "default_cma_region", "linux,cma"}},
+      {"db845c", {"system", "system-uncached"}},
+      {"carveout-demo",
+       {"system", "system-uncached", "default_cma_region", "reserved", "carveout@60000000"}},
   };
   for (const Expect& e : boards) {
     SCOPED_TRACE(e.board);
@@ -76,7 +77,8 @@ TEST(BoardBootTest, HeapPropertiesAreWhatTheirBuffersAre) {
   }
   EXPECT_TRUE(by_name["carveout@60000000"].contiguous);
   EXPECT_EQ(by_name["carveout@60000000"].max_size, 64 * kMiB);
-  for (const auto& [name, h] : by_name) EXPECT_TRUE(h.cached) << name;
+  for (const auto& [name, h] : by_name) EXPECT_EQ(h.cached, name != "system-uncached") << name;
+  EXPECT_FALSE(by_name["system-uncached"].contiguous);
 }
 
 TEST(BoardBootTest, CommandLineCmaGivesReservedAndDefaultCmaRegion) {
@@ -92,7 +94,8 @@ TEST(BoardBootTest, CommandLineCmaGivesReservedAndDefaultCmaRegion) {
   std::unique_ptr<System> sys = BootBoard(dir.path() + "/cmdline.dtb");
   const std::string err = testing::internal::GetCapturedStderr();
   ASSERT_NE(sys, nullptr);
-  EXPECT_EQ(Heaps(*sys), (std::set<std::string>{"system", "default_cma_region", "reserved"}));
+  EXPECT_EQ(Heaps(*sys), (std::set<std::string>{"system", "system-uncached", "default_cma_region",
+                                                "reserved"}));
   EXPECT_NE(err.find("Skipping dt linux,cma-default node"), std::string::npos) << err;
   MemoryStats stats = sys->Stats();
   ASSERT_EQ(stats.cma.size(), 1u);
@@ -195,8 +198,8 @@ TEST(BoardBootTest, MarkedReusableRegionsBecomeHeapsUnmarkedOnesDoNot) {
             "");
   std::unique_ptr<System> sys = BootBoard(dir.path() + "/areas.dtb");
   ASSERT_NE(sys, nullptr);
-  EXPECT_EQ(Heaps(*sys), (std::set<std::string>{"system", "default_cma_region", "linux,cma",
-                                                "camera@70000000"}));
+  EXPECT_EQ(Heaps(*sys), (std::set<std::string>{"system", "system-uncached", "default_cma_region",
+                                                "linux,cma", "camera@70000000"}));
   EXPECT_EQ(sys->Stats().cma.size(), 3u) << "the unmarked area exists, without a heap";
   auto fd = sys->Allocate("camera@70000000", 2 * kMiB);
   ASSERT_TRUE(fd.ok());

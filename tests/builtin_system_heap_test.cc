@@ -19,7 +19,7 @@ TEST(BuiltinSystemHeapTest, BuiltInHeapServesButIsNoLoadedModule) {
   auto sys = std::move(System::Boot(options)).value();
   ModuleRegistry& modules = sys->core().modules();
   ASSERT_TRUE(modules.InitBuiltin("system_heap", system_heap_init).ok());
-  EXPECT_EQ(sys->HeapNames(), std::vector<std::string>{"system"});
+  EXPECT_EQ(sys->HeapNames(), (std::vector<std::string>{"system", "system-uncached"}));
   auto fd = sys->Allocate("system", (1 << 20) + 4096);
   ASSERT_TRUE(fd.ok());
   EXPECT_EQ(sys->SgTable(fd->get())->size(), 2u);

@@ -45,7 +45,8 @@ TEST(ClientTest, WithNothingRunningItBootsTheDefaultBoardInProcess) {
   ASSERT_TRUE(client.ok());
   EXPECT_EQ((*client)->backend(), Backend::kEmbedded);
   EXPECT_EQ((*client)->HeapNames(),
-            (std::vector<std::string>{"default_cma_region", "linux,cma", "system"}));
+            (std::vector<std::string>{"default_cma_region", "linux,cma", "system",
+                                      "system-uncached"}));
   ASSERT_NE((*client)->embedded(), nullptr);
 }
 
@@ -108,13 +109,13 @@ TEST(ClientTest, ForcingABackend) {
     options.board = "db845c";
     auto client = Client::Open(options);
     ASSERT_TRUE(client.ok());
-    EXPECT_EQ((*client)->HeapNames(), std::vector<std::string>{"system"});
+    EXPECT_EQ((*client)->HeapNames(), (std::vector<std::string>{"system", "system-uncached"}));
   }
   {
     ScopedEnv env({{"DMAHEAP_BACKEND", "embedded"}, {"DMAHEAP_BOARD", "carveout-demo"}});
     auto client = Client::Open();
     ASSERT_TRUE(client.ok());
-    EXPECT_EQ((*client)->HeapNames().size(), 4u);
+    EXPECT_EQ((*client)->HeapNames().size(), 5u);
     auto fd = (*client)->Allocate("carveout@60000000", 4096);
     ASSERT_TRUE(fd.ok());
     EXPECT_TRUE((*client)->SetName(fd->get(), "named").ok());

@@ -58,9 +58,9 @@ UniqueFd RecvFdNonBlocking(int sock, uint64_t* tag) {
 TEST(DaemonTest, ServesOneSocketPerHeapAndCleansUpOnSigterm) {
   Daemon d;
   ASSERT_TRUE(d.ready());
-  // The default board: the system heap and its 128 MiB default CMA region (node linux,cma).
-  EXPECT_EQ(ListDir(d.dir()),
-            (std::set<std::string>{"system", "default_cma_region", "linux,cma"}));
+  // The default board: the system heaps and its 128 MiB default CMA region (node linux,cma).
+  EXPECT_EQ(ListDir(d.dir()), (std::set<std::string>{"system", "system-uncached",
+                                                      "default_cma_region", "linux,cma"}));
   struct stat st {};
   ASSERT_EQ(stat((d.dir() + "/system").c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));

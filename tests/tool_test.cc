@@ -111,14 +111,15 @@ TEST(ToolTest, HeapsFromTheDaemonOrABoardBootedHere) {
   ASSERT_TRUE(d.ready());
   std::string out;
   ASSERT_EQ(RunProgram({kTool, "heaps"}, d.Env(), &out), 0) << out;
-  EXPECT_EQ(out, "default_cma_region\nlinux,cma\nsystem\n");
+  EXPECT_EQ(out, "default_cma_region\nlinux,cma\nsystem\nsystem-uncached\n");
   ASSERT_EQ(RunProgram({kTool, "heaps", "--json"}, d.Env(), &out), 0) << out;
   EXPECT_EQ(out, "{\"backend\": \"daemon\", \"heaps\": [{\"name\": \"default_cma_region\"}, "
-                 "{\"name\": \"linux,cma\"}, {\"name\": \"system\"}]}\n");
+                 "{\"name\": \"linux,cma\"}, {\"name\": \"system\"}, "
+                 "{\"name\": \"system-uncached\"}]}\n");
   ASSERT_EQ(RunProgram({kTool, "heaps", "--board", "carveout-demo", "--json"}, d.Env(), &out), 0);
   EXPECT_EQ(out, "{\"backend\": \"embedded\", \"heaps\": [{\"name\": \"carveout@60000000\"}, "
                  "{\"name\": \"default_cma_region\"}, {\"name\": \"reserved\"}, "
-                 "{\"name\": \"system\"}]}\n");
+                 "{\"name\": \"system\"}, {\"name\": \"system-uncached\"}]}\n");
 }
 
 TEST(ToolTest, AllocHoldLetsAnotherProcessTakeTheBufferThroughProc) {
@@ -162,7 +163,8 @@ TEST(ToolTest, AllocErrors) {
   ASSERT_TRUE(d.ready());
   std::string out;
   EXPECT_EQ(RunProgram({kTool, "alloc", "nosuch", "4096"}, d.Env(), &out), 1);
-  EXPECT_EQ(out, "dmaheap alloc: no heap 'nosuch' (heaps: default_cma_region linux,cma system)\n");
+  EXPECT_EQ(out, "dmaheap alloc: no heap 'nosuch' (heaps: default_cma_region linux,cma system "
+                 "system-uncached)\n");
   EXPECT_EQ(RunProgram({kTool, "alloc", "system", "0"}, d.Env(), &out), 1);
   EXPECT_EQ(out, "dmaheap alloc: system: cannot allocate 0 bytes: Invalid argument\n");
   EXPECT_EQ(RunProgram({kTool, "alloc", "linux,cma", "1G"}, d.Env(), &out), 1);
@@ -394,7 +396,7 @@ TEST(ToolTest, DoctorSaysWhichModeIsActive) {
   EXPECT_NE(out.find("mode:        daemon (dmaheapd in " + d.Env().at("DMAHEAP_DIR") + ")\n"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("heaps:       default_cma_region linux,cma system\n"), std::string::npos);
+  EXPECT_NE(out.find("heaps:       default_cma_region linux,cma system system-uncached\n"), std::string::npos);
 }
 
 TEST(ToolTest, HelpOnEveryCommandAndUsageErrorsExitTwo) {

@@ -25,6 +25,7 @@ extern "C" {
 struct dma_heap;
 struct dma_buf;
 struct dmaheap_module;
+struct device; /* an importing device, as the DMA API below knows it */
 
 enum dma_data_direction { DMA_BIDIRECTIONAL = 0, DMA_TO_DEVICE = 1, DMA_FROM_DEVICE = 2 };
 
@@ -36,9 +37,41 @@ struct dma_buf_sg_entry {
 
 /* One device's attachment to a buffer (struct dma_buf_attachment). */
 struct dma_buf_attachment {
-  const char *dev_name; /* the importing device */
+  const char *dev_name; /* the importing device's name */
   void *priv;           /* the exporter's own: set by attach, read by the other ops */
+  struct device *dev;   /* the importing device: what map_dma_buf maps for (dma_map_sgtable) */
 };
+
+/*
+ * The DMA API (kernel/dma/mapping.c) for exporters' map_dma_buf and CPU access, GPL-only.
+ * An sg_table holds the pages (modelled physical addresses, the exporter's) and, once mapped
+ * for a device, what that device sees: DMA addresses without an IOMMU (bounced through the
+ * swiotlb when out of the device's reach), one IOVA range with one. A table is mapped for one
+ * device at a time; `mapping` is the core's.
+ */
+#define DMA_ATTR_SKIP_CPU_SYNC (1UL << 5)
+
+struct sg_table {
+  const struct dma_buf_sg_entry *sgl; /* the pages */
+  unsigned int orig_nents;
+  const struct dma_buf_sg_entry *dma; /* set by dma_map_sgtable: the device's view */
+  unsigned int nents;
+  void *mapping;
+};
+
+/* 0, -EIO (the device cannot reach the memory and there is no swiotlb, or it is full), -ENOMEM
+ * (no IOVA space), -EINVAL (no device, an empty or already mapped table). Unless
+ * DMA_ATTR_SKIP_CPU_SYNC, the CPU caches are cleaned for a non-coherent device. */
+int dma_map_sgtable(struct device *dev, struct sg_table *sgt, enum dma_data_direction dir,
+                    unsigned long attrs);
+void dma_unmap_sgtable(struct device *dev, struct sg_table *sgt, enum dma_data_direction dir,
+                       unsigned long attrs);
+/* Cache maintenance (and swiotlb copies) so the CPU sees what the device wrote / the device
+ * sees what the CPU wrote: nothing for a coherent device that bounces nothing. */
+void dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
+                              enum dma_data_direction dir);
+void dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
+                                 enum dma_data_direction dir);
 
 /*
  * struct dma_buf_ops: what the exporter does for one buffer, in the kernel's order; `priv` is
@@ -128,10 +161,9 @@ uint64_t nr_free_pages(struct dma_heap *heap);
  * board's reusable shared-dma-pool regions and the cma= area; pages are modelled page frames
  * (pfns). The module context is the init context (the System whose areas are meant). */
 struct cma;
-struct device;
 
-/* dev_get_cma_area(NULL): the default area (linux,cma-default or cma=), or NULL. Devices are
- * not modelled yet: any other dev gives NULL too. */
+/* The default area (linux,cma-default or cma=), or NULL: devices have no area of their own
+ * (dev->cma_area), so every dev, NULL included, gets the default. */
 struct cma *dev_get_cma_area(struct dmaheap_module *module, struct device *dev);
 /* Calls it(cma, data) for each area in boot order until it returns non-zero; returns that
  * value, or 0. */

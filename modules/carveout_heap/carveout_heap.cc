@@ -2,7 +2,8 @@
 // region the board marks for one (`dmaheap,heap`; firmware regions without the mark never
 // become heaps), named after its node. Each heap owns a gen_pool over its region with page
 // granularity, first fit; a buffer is one contiguous range (one sg entry), zeroed (a new memfd
-// is zero-filled; ION cleared the pages on free).
+// is zero-filled; ION cleared the pages on free). Devices attach, map and sync as ION's buffers
+// did, which is what dmaheap/heap_buffer.h does.
 //
 // Permanent, like the other heaps. Each heap's pool lives as long as the module is mapped: the
 // pools go with the module's static storage when the last System using it unmaps it.
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "dmaheap/heap_buffer.h"
 #include "dmaheap/kapi.h"
 #include "dmaheap/module.h"
 
@@ -32,9 +34,11 @@ class CarveoutHeap {
   gen_pool* const pool;  // null when gen_pool_create failed
 };
 
-struct CarveoutBuffer {
-  CarveoutHeap* heap;
-  dma_buf_sg_entry range;  // the one contiguous range: its address and length
+using dmaheap_heaps::HeapBuffer;
+
+// Its table is the one contiguous range.
+struct CarveoutBuffer : HeapBuffer {
+  CarveoutHeap* heap = nullptr;
 };
 
 // Every heap this module created, in any System of the process.
@@ -42,32 +46,37 @@ std::mutex g_heaps_mu;
 std::vector<std::unique_ptr<CarveoutHeap>> g_heaps;  // guarded by g_heaps_mu
 
 void CarveoutRelease(void* priv) {
-  std::unique_ptr<CarveoutBuffer> b(static_cast<CarveoutBuffer*>(priv));
-  gen_pool_free(b->heap->pool, b->range.dma_address, b->range.length);
+  std::unique_ptr<CarveoutBuffer> b(static_cast<CarveoutBuffer*>(dmaheap_heaps::Buffer(priv)));
+  gen_pool_free(b->heap->pool, b->table[0].dma_address, b->table[0].length);
 }
 
 int CarveoutMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/, int flags) {
   return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
 }
 
-const dma_buf_sg_entry* CarveoutSgTable(void* priv, size_t* count) {
-  *count = 1;
-  return &static_cast<CarveoutBuffer*>(priv)->range;
-}
-
-const dma_buf_ops kCarveoutBufOps = {
-    .release = CarveoutRelease, .mmap = CarveoutMmap, .sg_table = CarveoutSgTable};
+const dma_buf_ops kCarveoutBufOps = {.attach = dmaheap_heaps::HeapAttach,
+                                     .detach = dmaheap_heaps::HeapDetach,
+                                     .map_dma_buf = dmaheap_heaps::HeapMapDmaBuf,
+                                     .unmap_dma_buf = dmaheap_heaps::HeapUnmapDmaBuf,
+                                     .release = CarveoutRelease,
+                                     .begin_cpu_access = dmaheap_heaps::HeapBeginCpuAccess,
+                                     .end_cpu_access = dmaheap_heaps::HeapEndCpuAccess,
+                                     .mmap = CarveoutMmap,
+                                     .sg_table = dmaheap_heaps::HeapSgTable};
 
 int CarveoutAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t /*heap_flags*/,
                      dma_buf** out) {
   auto* carveout = static_cast<CarveoutHeap*>(dma_heap_get_drvdata(heap));
   const unsigned long addr = gen_pool_alloc(carveout->pool, len);
   if (addr == 0) return -ENOMEM;  // ION_CARVEOUT_ALLOCATE_FAIL
-  auto buffer = std::make_unique<CarveoutBuffer>(CarveoutBuffer{carveout, {addr, len}});
-  const dma_buf_export_info info = {&kCarveoutBufOps, len, fd_flags, buffer.get()};
+  auto buffer = std::make_unique<CarveoutBuffer>();
+  buffer->heap = carveout;
+  buffer->table.push_back(dma_buf_sg_entry{addr, len});
+  HeapBuffer* priv = buffer.get();
+  const dma_buf_export_info info = {&kCarveoutBufOps, len, fd_flags, priv};
   const int rc = dma_buf_export(heap, &info, out);
   if (rc != 0) {
-    CarveoutRelease(buffer.release());
+    CarveoutRelease(static_cast<HeapBuffer*>(buffer.release()));
     return rc;
   }
   (void)buffer.release();  // owned by the dma-buf now; freed by CarveoutRelease

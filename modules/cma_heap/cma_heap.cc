@@ -1,5 +1,6 @@
 // The CMA heap (drivers/dma-buf/heaps/cma_heap.c) as a permanent module: each buffer is one
-// contiguous range of a CMA area (one sg entry), zeroed (a new memfd is zero-filled).
+// contiguous range of a CMA area (one sg entry), zeroed (a new memfd is zero-filled). Devices
+// attach, map and sync as dmaheap/heap_buffer.h describes.
 //
 // Which areas become heaps, as Linux ≥ 6.17 does: the default area as "default_cma_region",
 // plus a second heap on the same area under its legacy name ("reserved" for cma=, else the DT
@@ -13,6 +14,7 @@
 
 #include <memory>
 
+#include "dmaheap/heap_buffer.h"
 #include "dmaheap/kapi.h"
 #include "dmaheap/module.h"
 
@@ -25,15 +27,17 @@ namespace {
 constexpr uint64_t kPageSize = 4096;
 constexpr char kDefaultCmaName[] = "default_cma_region";
 
-struct CmaHeapBuffer {
-  struct cma* cma;
-  uint64_t pagecount;
-  dma_buf_sg_entry range;  // the one contiguous range: its address and length
+using dmaheap_heaps::HeapBuffer;
+
+// Its table is the one contiguous range.
+struct CmaHeapBuffer : HeapBuffer {
+  struct cma* cma = nullptr;
+  uint64_t pagecount = 0;
 };
 
 void CmaHeapRelease(void* priv) {
-  std::unique_ptr<CmaHeapBuffer> b(static_cast<CmaHeapBuffer*>(priv));
-  cma_release(b->cma, b->range.dma_address / kPageSize, b->pagecount);
+  std::unique_ptr<CmaHeapBuffer> b(static_cast<CmaHeapBuffer*>(dmaheap_heaps::Buffer(priv)));
+  cma_release(b->cma, b->table[0].dma_address / kPageSize, b->pagecount);
 }
 
 // cma_heap_mmap: a shared mapping only (VM_SHARED|VM_MAYSHARE), else EINVAL.
@@ -41,13 +45,15 @@ int CmaHeapMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/
   return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
 }
 
-const dma_buf_sg_entry* CmaHeapSgTable(void* priv, size_t* count) {
-  *count = 1;
-  return &static_cast<CmaHeapBuffer*>(priv)->range;
-}
-
-const dma_buf_ops kCmaHeapBufOps = {
-    .release = CmaHeapRelease, .mmap = CmaHeapMmap, .sg_table = CmaHeapSgTable};
+const dma_buf_ops kCmaHeapBufOps = {.attach = dmaheap_heaps::HeapAttach,
+                                    .detach = dmaheap_heaps::HeapDetach,
+                                    .map_dma_buf = dmaheap_heaps::HeapMapDmaBuf,
+                                    .unmap_dma_buf = dmaheap_heaps::HeapUnmapDmaBuf,
+                                    .release = CmaHeapRelease,
+                                    .begin_cpu_access = dmaheap_heaps::HeapBeginCpuAccess,
+                                    .end_cpu_access = dmaheap_heaps::HeapEndCpuAccess,
+                                    .mmap = CmaHeapMmap,
+                                    .sg_table = dmaheap_heaps::HeapSgTable};
 
 // get_order(size) for a page-aligned size: the smallest order with 2^order pages >= size.
 unsigned GetOrder(uint64_t size) {
@@ -64,12 +70,15 @@ int CmaHeapAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t /*
   if (align > CONFIG_CMA_ALIGNMENT) align = CONFIG_CMA_ALIGNMENT;
   uint64_t pfn = 0;
   if (cma_alloc(cma, pagecount, align, false, &pfn) != 0) return -ENOMEM;
-  auto buffer = std::make_unique<CmaHeapBuffer>(
-      CmaHeapBuffer{cma, pagecount, dma_buf_sg_entry{pfn * kPageSize, len}});
-  const dma_buf_export_info info = {&kCmaHeapBufOps, len, fd_flags, buffer.get()};
+  auto buffer = std::make_unique<CmaHeapBuffer>();
+  buffer->cma = cma;
+  buffer->pagecount = pagecount;
+  buffer->table.push_back(dma_buf_sg_entry{pfn * kPageSize, len});
+  HeapBuffer* priv = buffer.get();
+  const dma_buf_export_info info = {&kCmaHeapBufOps, len, fd_flags, priv};
   const int rc = dma_buf_export(heap, &info, out);
   if (rc != 0) {
-    CmaHeapRelease(buffer.release());
+    CmaHeapRelease(static_cast<HeapBuffer*>(buffer.release()));
     return rc;
   }
   (void)buffer.release();  // owned by the dma-buf now; freed by CmaHeapRelease

@@ -1,6 +1,15 @@
 // The system heap (drivers/dma-buf/heaps/system_heap.c) as a permanent module, as the 2019 RFC
 // made it: buffers gathered from the buddy allocator in the largest blocks available, one sg
-// entry per block, zeroed (every buffer is a new memfd, which shmem zero-fills).
+// entry per block, zeroed (every buffer is a new memfd, which shmem zero-fills). Devices attach,
+// map and sync as dmaheap/heap_buffer.h describes.
+//
+// With it, as the Android common kernel (5.10, 5.15) has it, the "system-uncached" heap: the
+// same pages, CPU mappings write-combined, device maps without CPU cache maintenance
+// (DMA_ATTR_SKIP_CPU_SYNC), begin/end CPU access with nothing to do. Modelled: the host mapping
+// is the memfd's as for any buffer; what differs is what the DMA API is asked to do (counted in
+// the device and buffer stats), the heap's DMA_HEAP_UNCACHED flag that tools and the CPU-sync
+// sanitizer read, and the one cache flush at allocation that Android does through the heap's own
+// device, which dmaheap's heaps do not have (not modelled).
 //
 // Built as system_heap.so by default, or into the core (DMAHEAP_SYSTEM_HEAP=y, like Kconfig
 // `y`), when DMAHEAP_BUILTIN is defined and the core calls system_heap_init itself.
@@ -11,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "dmaheap/heap_buffer.h"
 #include "dmaheap/kapi.h"
 #include "dmaheap/module.h"
 
@@ -23,14 +33,15 @@ constexpr unsigned kOrders[] = {8, 4, 0};
 constexpr size_t kNumOrders = sizeof(kOrders) / sizeof(kOrders[0]);
 constexpr uint64_t kPageSize = 4096;
 
+using dmaheap_heaps::HeapBuffer;
+
 // The private buffer: its sg table is the record of its blocks (address >> 12, log2 pages).
-struct SystemHeapBuffer {
-  dma_heap* heap;
-  std::vector<dma_buf_sg_entry> table;
+struct SystemHeapBuffer : HeapBuffer {
+  dma_heap* heap = nullptr;
 };
 
 void SystemHeapRelease(void* priv) {
-  std::unique_ptr<SystemHeapBuffer> b(static_cast<SystemHeapBuffer*>(priv));
+  std::unique_ptr<SystemHeapBuffer> b(static_cast<SystemHeapBuffer*>(dmaheap_heaps::Buffer(priv)));
   for (const dma_buf_sg_entry& e : b->table) {
     __free_pages(b->heap, e.dma_address / kPageSize,
                  static_cast<unsigned>(__builtin_ctzll(e.length / kPageSize)));
@@ -38,20 +49,20 @@ void SystemHeapRelease(void* priv) {
 }
 
 // The pages are remapped into a shared vma only; a private (copy-on-write) mapping of a dma-buf
-// is refused with EINVAL as the kernel refuses it. Begin/end CPU access sync only attachments a
-// device has mapped (the 5.11 rule); with no device both are no-ops, so the ops stay empty.
+// is refused with EINVAL as the kernel refuses it.
 int SystemHeapMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/, int flags) {
   return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
 }
 
-const dma_buf_sg_entry* SystemHeapSgTable(void* priv, size_t* count) {
-  auto* b = static_cast<SystemHeapBuffer*>(priv);
-  *count = b->table.size();
-  return b->table.data();
-}
-
-const dma_buf_ops kSystemHeapBufOps = {
-    .release = SystemHeapRelease, .mmap = SystemHeapMmap, .sg_table = SystemHeapSgTable};
+const dma_buf_ops kSystemHeapBufOps = {.attach = dmaheap_heaps::HeapAttach,
+                                       .detach = dmaheap_heaps::HeapDetach,
+                                       .map_dma_buf = dmaheap_heaps::HeapMapDmaBuf,
+                                       .unmap_dma_buf = dmaheap_heaps::HeapUnmapDmaBuf,
+                                       .release = SystemHeapRelease,
+                                       .begin_cpu_access = dmaheap_heaps::HeapBeginCpuAccess,
+                                       .end_cpu_access = dmaheap_heaps::HeapEndCpuAccess,
+                                       .mmap = SystemHeapMmap,
+                                       .sg_table = dmaheap_heaps::HeapSgTable};
 
 // The first order that fits in `remaining` and is not above the last order that succeeded
 // (max_order only ratchets down, so a fragmented allocator is not probed for large blocks again
@@ -76,20 +87,22 @@ int SystemHeapAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t
   if (len / kPageSize > nr_free_pages(heap)) return -ENOMEM;
   auto buffer = std::make_unique<SystemHeapBuffer>();
   buffer->heap = heap;
+  buffer->uncached = dma_heap_get_drvdata(heap) != nullptr;
   size_t max_index = 0;
   for (uint64_t remaining = len; remaining > 0;) {
     dma_buf_sg_entry block;
     if (AllocLargestAvailable(heap, remaining, max_index, &block) != 0) {
-      SystemHeapRelease(buffer.release());  // returns the blocks it already holds
+      SystemHeapRelease(static_cast<HeapBuffer*>(buffer.release()));  // gives back its blocks
       return -ENOMEM;
     }
     buffer->table.push_back(block);
     remaining -= block.length;
   }
-  const dma_buf_export_info info = {&kSystemHeapBufOps, len, fd_flags, buffer.get()};
+  HeapBuffer* priv = buffer.get();
+  const dma_buf_export_info info = {&kSystemHeapBufOps, len, fd_flags, priv};
   const int rc = dma_buf_export(heap, &info, out);
   if (rc != 0) {
-    SystemHeapRelease(buffer.release());
+    SystemHeapRelease(static_cast<HeapBuffer*>(buffer.release()));
     return rc;
   }
   (void)buffer.release();  // owned by the dma-buf now; freed by SystemHeapRelease
@@ -98,17 +111,23 @@ int SystemHeapAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t
 
 const dma_heap_ops kSystemHeapOps = {SystemHeapAllocate};
 
+// The uncached heap's drvdata: its mark (the cached heap's is null).
+int g_uncached_mark;
+
 }  // namespace
 
 DMAHEAP_MODULE_ENTRY int system_heap_init(dmaheap_module* module) {
   const dma_heap_export_info info = {"system", &kSystemHeapOps, nullptr};
   dma_heap* heap = nullptr;
-  return dma_heap_add(module, &info, &heap);
+  if (const int rc = dma_heap_add(module, &info, &heap); rc != 0) return rc;
+  const dma_heap_export_info uncached = {"system-uncached", &kSystemHeapOps, &g_uncached_mark,
+                                         DMA_HEAP_UNCACHED};
+  return dma_heap_add(module, &uncached, &heap);
 }
 
 #ifndef DMAHEAP_BUILTIN
 MODULE_LICENSE("GPL v2");
-MODULE_DESCRIPTION("DMA-BUF system heap: pages from the buddy allocator, orders 8/4/0");
+MODULE_DESCRIPTION("DMA-BUF system heaps (system, system-uncached): buddy pages, orders 8/4/0");
 MODULE_AUTHOR("dmaheap");
 MODULE_IMPORT_NS("DMA_BUF_HEAP");
 MODULE_IMPORT_NS("DMA_BUF");

@@ -210,12 +210,41 @@ Result<void> ReadReservedMemory(const Fdt& fdt, Board& board) {
   return {};
 }
 
+// setup_io_tlb_npages: `swiotlb=[nslabs][,nareas][,force|noforce]`; nslabs rounded up to whole
+// 128-slot segments.
+Result<void> ParseSwiotlb(const Fdt& fdt, const std::string& word, SwiotlbCmdline& out) {
+  std::string_view rest = std::string_view(word).substr(8);
+  auto bad = [&] { return Refuse(EINVAL, fdt.source, "/chosen/bootargs: bad %s", word.c_str()); };
+  if (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
+    uint64_t n = 0;
+    size_t i = 0;
+    for (; i < rest.size() && rest[i] >= '0' && rest[i] <= '9'; ++i) {
+      if (n > (uint64_t{1} << 40)) return bad();
+      n = n * 10 + static_cast<uint64_t>(rest[i] - '0');
+    }
+    out.nslabs = (n + Swiotlb::kSegmentSlots - 1) / Swiotlb::kSegmentSlots * Swiotlb::kSegmentSlots;
+    rest.remove_prefix(i);
+    if (!rest.empty() && rest[0] == ',') rest.remove_prefix(1);
+    // the area count: parsed by the kernel, not modelled (one area)
+    while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') rest.remove_prefix(1);
+    if (!rest.empty() && rest[0] == ',') rest.remove_prefix(1);
+  }
+  // Anything else after the numbers is ignored, as the kernel ignores it.
+  if (rest == "force") out.force = true;
+  if (rest == "noforce") out.noforce = true;
+  return {};
+}
+
 Result<void> ReadChosen(const Fdt& fdt, Board& board) {
   const int chosen = fdt_path_offset(fdt.blob, "/chosen");
   if (chosen < 0) return {};
   board.bootargs = fdt.String(chosen, "bootargs");
   std::istringstream words(board.bootargs);
   for (std::string word; words >> word;) {
+    if (word.rfind("swiotlb=", 0) == 0) {
+      TRY(ParseSwiotlb(fdt, word, board.swiotlb));
+      continue;
+    }
     if (word.rfind("cma=", 0) != 0) continue;  // not ours; the kernel has many
     Result<CmaCmdline> cma = ParseCmaArgument(std::string_view(word).substr(4));
     if (!cma.ok()) return Refuse(EINVAL, fdt.source, "/chosen/bootargs: bad %s", word.c_str());
@@ -224,19 +253,102 @@ Result<void> ReadChosen(const Fdt& fdt, Board& board) {
   return {};
 }
 
+// The parent bus's `dma-ranges` (one entry): offset and limit. An empty property is 1:1.
+Result<void> ReadDmaRanges(const Fdt& fdt, int node, BoardDevice& dev) {
+  const int bus = fdt_parent_offset(fdt.blob, node);
+  if (bus < 0) return {};
+  int len = 0;
+  const auto* p = static_cast<const fdt32_t*>(fdt.Prop(bus, "dma-ranges", &len));
+  if (p == nullptr) return {};
+  dev.has_dma_ranges = true;
+  if (len == 0) return {};  // `dma-ranges;`: bus addresses are CPU addresses, no limit
+  const int up = fdt_parent_offset(fdt.blob, bus);
+  const int child_cells = fdt_address_cells(fdt.blob, bus);
+  const int parent_cells = up >= 0 ? fdt_address_cells(fdt.blob, up) : fdt.address_cells;
+  const int size_cells = fdt_size_cells(fdt.blob, bus);
+  const int entry = child_cells + parent_cells + size_cells;
+  if (child_cells < 1 || child_cells > 2 || parent_cells < 1 || parent_cells > 2 ||
+      size_cells < 1 || size_cells > 2 || len != entry * 4) {
+    return Refuse(EINVAL, fdt.source,
+                  "%s: dma-ranges of '%s' must be one <child-address parent-address size> "
+                  "entry (%d bytes, expected %d)",
+                  dev.path.c_str(), fdt.Path(bus).c_str(), len, entry * 4);
+  }
+  const uint64_t child = ReadCells(p, child_cells);
+  const uint64_t parent = ReadCells(p + child_cells, parent_cells);
+  const uint64_t size = ReadCells(p + child_cells + parent_cells, size_cells);
+  if (size == 0 || child + size - 1 < child) {
+    return Refuse(EINVAL, fdt.source, "%s: dma-ranges of '%s' has an empty or wrapping range",
+                  dev.path.c_str(), fdt.Path(bus).c_str());
+  }
+  dev.translated = true;
+  dev.bus_start = child;
+  dev.cpu_start = parent;  // the parent bus's address is taken as the CPU's (no `ranges` walk)
+  dev.bus_limit = child + size - 1;
+  return {};
+}
+
+Result<void> ReadIommu(const Fdt& fdt, int node, BoardDevice& dev) {
+  int len = 0;
+  const auto* p = static_cast<const fdt32_t*>(fdt.Prop(node, "iommus", &len));
+  if (p == nullptr) return {};
+  if (len < 4) return Refuse(EINVAL, fdt.source, "%s: empty iommus", dev.path.c_str());
+  const int iommu = fdt_node_offset_by_phandle(fdt.blob, fdt32_to_cpu(p[0]));
+  if (iommu < 0) {
+    return Refuse(EINVAL, fdt.source, "%s: iommus phandle %u names no node", dev.path.c_str(),
+                  fdt32_to_cpu(p[0]));
+  }
+  dev.iommu = true;
+  dev.iommu_node = fdt.Name(iommu);
+  const std::optional<uint64_t> bits = TRY(ReadNumber(fdt, iommu, "dmaheap,iova-bits", 1));
+  if (bits && (*bits < 20 || *bits > 64)) {
+    return Refuse(EINVAL, fdt.source, "%s: dmaheap,iova-bits %llu: 20 to 64 expected",
+                  fdt.Path(iommu).c_str(), static_cast<unsigned long long>(*bits));
+  }
+  dev.iova_bits = static_cast<uint32_t>(bits.value_or(32));
+  return {};
+}
+
 Result<void> ReadDevices(const Fdt& fdt, Board& board) {
   for (int node = fdt_next_node(fdt.blob, -1, nullptr); node >= 0;
        node = fdt_next_node(fdt.blob, node, nullptr)) {
+    if (!fdt.Available(node)) continue;
     int len = 0;
     const auto* regions = static_cast<const fdt32_t*>(fdt.Prop(node, "memory-region", &len));
-    const bool iommu = fdt.Has(node, "iommus");
-    std::optional<uint64_t> bits = TRY(ReadNumber(fdt, node, "dmaheap,dma-bits", 1));
-    if (regions == nullptr && !iommu && !bits) continue;
+    const std::optional<uint64_t> bits = TRY(ReadNumber(fdt, node, "dmaheap,dma-bits", 1));
+    const std::string compatible = fdt.String(node, "compatible");
+    const bool vgem = compatible == "dmaheap,vgem";
+    const std::optional<uint64_t> seg = TRY(ReadNumber(fdt, node, "dmaheap,max-segment-size", 1));
+    const std::optional<uint64_t> mask = TRY(ReadNumber(fdt, node, "dmaheap,dma-mask", 2));
+    if (regions == nullptr && !fdt.Has(node, "iommus") && !bits && !vgem && !seg && !mask &&
+        !fdt.Has(node, "dma-coherent") && !fdt.Has(node, "dmaheap,dma-contiguous")) {
+      continue;
+    }
     BoardDevice dev;
+    dev.name = fdt.Name(node);
     dev.path = fdt.Path(node);
-    dev.compatible = fdt.String(node, "compatible");
-    dev.iommu = iommu;
-    dev.dma_bits = static_cast<uint32_t>(bits.value_or(0));
+    dev.compatible = compatible;
+    dev.vgem = vgem;
+    dev.coherent = fdt.Has(node, "dma-coherent");
+    dev.needs_contiguous = fdt.Has(node, "dmaheap,dma-contiguous");
+    if (bits && (*bits < 24 || *bits > 64)) {
+      return Refuse(EINVAL, fdt.source, "%s: dmaheap,dma-bits %llu: 24 to 64 expected",
+                    dev.path.c_str(), static_cast<unsigned long long>(*bits));
+    }
+    dev.dma_bits = static_cast<uint32_t>(bits.value_or(32));
+    dev.dma_bits_declared = bits.has_value();
+    if (seg && (*seg < 4096 || *seg > UINT32_MAX)) {
+      return Refuse(EINVAL, fdt.source, "%s: dmaheap,max-segment-size %llu: 4096 to %u expected",
+                    dev.path.c_str(), static_cast<unsigned long long>(*seg), UINT32_MAX);
+    }
+    dev.max_seg_size = seg.value_or(dev.max_seg_size);
+    if (mask && *mask < 0xffffff) {
+      return Refuse(EINVAL, fdt.source, "%s: dmaheap,dma-mask 0x%llx: at least 24 bits expected",
+                    dev.path.c_str(), static_cast<unsigned long long>(*mask));
+    }
+    dev.dma_mask = mask.value_or(0);
+    TRY(ReadIommu(fdt, node, dev));
+    TRY(ReadDmaRanges(fdt, node, dev));
     for (int i = 0; regions != nullptr && i < len / 4; ++i) {
       const int target = fdt_node_offset_by_phandle(fdt.blob, fdt32_to_cpu(regions[i]));
       if (target < 0) {
@@ -244,6 +356,12 @@ Result<void> ReadDevices(const Fdt& fdt, Board& board) {
                       dev.path.c_str(), fdt32_to_cpu(regions[i]));
       }
       dev.memory_region.push_back(fdt.Name(target));
+    }
+    for (const BoardDevice& other : board.devices) {
+      if (other.name == dev.name) {
+        return Refuse(EINVAL, fdt.source, "devices %s and %s have the same name '%s'",
+                      other.path.c_str(), dev.path.c_str(), dev.name.c_str());
+      }
     }
     board.devices.push_back(std::move(dev));
   }

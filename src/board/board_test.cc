@@ -76,9 +76,16 @@ TEST(BoardTest, ShippedBoardsDeclareTheirMemory) {
   for (const ReservedRegion& r : *placed) {
     EXPECT_TRUE(r.no_map && r.fixed && !r.IsCma() && !r.heap) << r.name << ": firmware only";
   }
-  ASSERT_EQ(db->devices.size(), 1u);
-  EXPECT_TRUE(db->devices[0].iommu);
-  EXPECT_EQ(db->devices[0].memory_region, std::vector<std::string>{"venus@95800000"});
+  ASSERT_EQ(db->devices.size(), 2u);
+  EXPECT_EQ(db->devices[0].name, "display-subsystem@ae00000");
+  EXPECT_EQ(db->devices[0].iommu_node, "iommu@15000000");
+  EXPECT_EQ(db->devices[0].max_seg_size, 0xffffffffu) << "msm's dma_set_max_seg_size";
+  EXPECT_EQ(db->devices[1].name, "video-codec@aa00000");
+  EXPECT_TRUE(db->devices[1].iommu);
+  EXPECT_EQ(db->devices[1].iova_bits, 32u);
+  EXPECT_EQ(db->devices[1].dma_mask, 0xdfffffffu) << "venus's mask";
+  EXPECT_FALSE(db->devices[1].needs_contiguous);
+  EXPECT_EQ(db->devices[1].memory_region, std::vector<std::string>{"venus@95800000"});
 
   Result<Board> hikey = LoadBoard("hikey960");
   ASSERT_TRUE(hikey.ok());
@@ -86,6 +93,8 @@ TEST(BoardTest, ShippedBoardsDeclareTheirMemory) {
   EXPECT_EQ(hikey->devices[0].path, "/soc/dpe@e8600000");
   EXPECT_FALSE(hikey->devices[0].iommu);
   EXPECT_EQ(hikey->devices[0].dma_bits, 32u);
+  EXPECT_TRUE(hikey->devices[0].needs_contiguous) << "kirin's DRM driver uses the GEM DMA helpers";
+  EXPECT_FALSE(hikey->devices[0].coherent);
   EXPECT_EQ(hikey->devices[0].memory_region, std::vector<std::string>{"linux,cma"});
   placed = PlaceReservedMemory(*hikey, &log);
   ASSERT_TRUE(placed.ok());

@@ -14,6 +14,10 @@ __attribute__((format(printf, 3, 4))) Error Refuse(int err, const std::string& s
 // The formatted text (at most 511 bytes).
 __attribute__((format(printf, 1, 2))) std::string Format(const char* fmt, ...);
 
+struct BoardDevice;
+// One line of a device's DMA constraints: "iommu=apps_smmu iova=32-bit coherent …".
+std::string DeviceConstraints(const BoardDevice& device);
+
 }  // namespace dmaheap
 
 #endif  // DMAHEAP_SRC_BOARD_BOARD_TEXT_H

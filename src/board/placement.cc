@@ -174,6 +174,35 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
   return placed;
 }
 
+Result<SwiotlbConfig> PlaceSwiotlb(const Board& board, const std::vector<ReservedRegion>& placed,
+                                   std::vector<std::string>* log) {
+  SwiotlbConfig config;
+  const uint64_t ram_end = board.ram_base + board.ram_bytes;
+  // arm64: the DMA zone ends at 4 GiB when RAM starts below it (else it spans all RAM), and a
+  // pool is needed when RAM reaches past the zone.
+  const uint64_t zone_end = board.ram_base < kFourGiB ? std::min(ram_end, kFourGiB) : ram_end;
+  const bool needed = ram_end > zone_end || board.swiotlb.force;
+  if (!needed || board.swiotlb.noforce) return config;
+  const uint64_t bytes =
+      board.swiotlb.nslabs != 0 ? board.swiotlb.nslabs * Swiotlb::kSlotSize : Swiotlb::kDefaultBytes;
+  Occupied taken;
+  for (const ReservedRegion& r : placed) taken.Add(r.base, r.end());
+  const std::optional<uint64_t> base =
+      taken.TopDown(bytes, sys::kPageSize, board.ram_base, zone_end);
+  if (!base) {
+    // swiotlb_init_remap: the kernel warns and runs without a pool.
+    log->push_back(Format("software IO TLB: Cannot allocate buffer"));
+    return config;
+  }
+  config.base = *base;
+  config.bytes = bytes;
+  config.force = board.swiotlb.force;
+  log->push_back(Format("software IO TLB: mapped [mem 0x%016" PRIx64 "-0x%016" PRIx64
+                        "] (%" PRIu64 "MB)",
+                        config.base, config.base + bytes - 1, bytes >> 20));
+  return config;
+}
+
 std::string DescribeBoard(const Board& board, const std::vector<ReservedRegion>& placed,
                           const std::vector<std::string>& log) {
   std::string out;
@@ -195,13 +224,7 @@ std::string DescribeBoard(const Board& board, const std::vector<ReservedRegion>&
   }
   if (!board.devices.empty()) out += "devices:\n";
   for (const BoardDevice& d : board.devices) {
-    std::string regions;
-    for (const std::string& m : d.memory_region) regions += (regions.empty() ? "" : ",") + m;
-    out += Format("  %s%s%s%s%s\n", d.path.c_str(),
-                  d.compatible.empty() ? "" : ("  " + d.compatible).c_str(),
-                  regions.empty() ? "" : ("  memory-region=" + regions).c_str(),
-                  d.iommu ? "  iommu" : "  no-iommu",
-                  d.dma_bits != 0 ? Format("  dma-bits=%u", d.dma_bits).c_str() : "");
+    out += Format("  %-28s %s\n", d.path.c_str(), DeviceConstraints(d).c_str());
   }
   out += "modules.load:";
   if (board.modules_load.empty())

@@ -48,12 +48,14 @@ TEST(CApiTest, ErrorsAreNegativeErrno) {
 
   size_t count = 0;
   ASSERT_EQ(dmaheap_heap_count(sys, &count), 0);
-  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(count, 2u);
   char name[16];
   EXPECT_EQ(dmaheap_heap_name(sys, 0, name, sizeof(name)), 0);
   EXPECT_STREQ(name, "system");
   EXPECT_EQ(dmaheap_heap_name(sys, 0, name, 3), -ERANGE);
-  EXPECT_EQ(dmaheap_heap_name(sys, 1, name, sizeof(name)), -ENOENT);
+  EXPECT_EQ(dmaheap_heap_name(sys, 1, name, sizeof(name)), 0);
+  EXPECT_STREQ(name, "system-uncached");
+  EXPECT_EQ(dmaheap_heap_name(sys, 2, name, sizeof(name)), -ENOENT);
 
   size_t needed = 0;
   EXPECT_EQ(dmaheap_bufinfo(sys, nullptr, 0, &needed), -ERANGE);
@@ -72,7 +74,7 @@ TEST(CApiTest, BoardsAndClients) {
   ASSERT_EQ(dmaheap_system_boot_board("hikey960", &sys), 0);
   size_t count = 0;
   ASSERT_EQ(dmaheap_heap_count(sys, &count), 0);
-  EXPECT_EQ(count, 3u);
+  EXPECT_EQ(count, 4u);
   dmaheap_system_destroy(sys);
   testing::internal::CaptureStderr();
   EXPECT_EQ(dmaheap_system_boot_board("nosuch", &sys), -ENOENT);
@@ -84,11 +86,11 @@ TEST(CApiTest, BoardsAndClients) {
   ASSERT_EQ(dmaheap_client_open(DMAHEAP_BACKEND_EMBEDDED, "db845c", &client), 0);
   EXPECT_EQ(dmaheap_client_backend(client), DMAHEAP_BACKEND_EMBEDDED);
   ASSERT_EQ(dmaheap_client_heap_count(client, &count), 0);
-  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(count, 2u);
   char name[16];
   EXPECT_EQ(dmaheap_client_heap_name(client, 0, name, sizeof(name)), 0);
   EXPECT_STREQ(name, "system");
-  EXPECT_EQ(dmaheap_client_heap_name(client, 1, name, sizeof(name)), -ENOENT);
+  EXPECT_EQ(dmaheap_client_heap_name(client, 2, name, sizeof(name)), -ENOENT);
   int fd = -1;
   EXPECT_EQ(dmaheap_client_alloc(client, "linux,cma", 4096, O_RDWR | O_CLOEXEC, 0, &fd), -ENOENT)
       << "db845c has no CMA heap";

@@ -66,8 +66,10 @@ TEST(BufInfoTest, AttachedDevicesAreListed) {
   fstat(fd.get(), &st);
   DmaBufRef buf = buffers.table().Lookup(st.st_dev, st.st_ino);
   ASSERT_NE(buf, nullptr);
-  DmaBufAttachment* display = std::move(DmaBufAttach(*buf, "display")).value();
-  DmaBufAttachment* codec = std::move(DmaBufAttach(*buf, "codec")).value();
+  DmaDevice display_dev(DmaDeviceSpec{.name = "display"}, nullptr);
+  DmaDevice codec_dev(DmaDeviceSpec{.name = "codec"}, nullptr);
+  DmaBufAttachment* display = std::move(DmaBufAttach(*buf, display_dev)).value();
+  DmaBufAttachment* codec = std::move(DmaBufAttach(*buf, codec_dev)).value();
   const std::string text = BufInfo(buffers);
   EXPECT_NE(text.find("\tAttached Devices:\n\tdisplay\n\tcodec\nTotal 2 devices attached\n\n"),
             std::string::npos)

@@ -81,9 +81,22 @@ Result<void> DmaBufMmapCheck(DmaBuf& buf, const VmaRequest& vma) {
   return buf.ops().Mmap(vma);
 }
 
-Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, std::string device) {
+Result<void> DmaBufOps::MapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir) {
+  attachment.mapping = TRY(attachment.dev->Map(sg_table(), dir, 0, attachment.buffer_stats));
+  attachment.table = attachment.mapping.segments;
+  return {};
+}
+
+void DmaBufOps::UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) {
+  attachment.dev->Unmap(attachment.mapping, 0, attachment.buffer_stats);
+  attachment.table.clear();
+}
+
+Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, DmaDevice& dev) {
   auto attachment = std::make_unique<DmaBufAttachment>();
-  attachment->device = std::move(device);
+  attachment->dev = &dev;
+  attachment->device = dev.name();
+  attachment->buffer_stats = &buf.dma_stats_;
   TRY(buf.ops().Attach(*attachment));
   DmaBufAttachment* raw = attachment.get();
   std::lock_guard lock(BufferLock(&buf));

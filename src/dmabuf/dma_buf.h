@@ -24,21 +24,14 @@
 #include <string>
 #include <vector>
 
+#include "dma/dma_device.h"
+#include "dma/dma_types.h"
 #include "dmabuf/dma_buf_rules.h"
 #include "dmaheap/result.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/unique_fd.h"
 
 namespace dmaheap {
-
-// One sg entry: a modelled DMA address (page frame << 12, never a host address) and a length.
-// The kernel API's dma_buf_sg_entry has the same layout, so an exporter's table is read where it
-// lies (kapi/ checks the layouts match).
-struct ScatterEntry {
-  uint64_t dma_address;
-  uint64_t length;
-};
-using SgTable = std::vector<ScatterEntry>;
 
 // A request to map [offset, offset + length) of a buffer (the vma a kernel exporter sees).
 struct VmaRequest {
@@ -52,11 +45,14 @@ struct VmaRequest {
 // owned by the buffer until DmaBufDetach — or until the buffer is released, which unmaps and
 // detaches what is left.
 struct DmaBufAttachment {
-  std::string device;             // the importing device's name, as bufinfo lists it
+  DmaDevice* dev = nullptr;       // the importing device (outlives the attachment)
+  std::string device;             // its name, as bufinfo lists it
+  DmaStats* buffer_stats = nullptr;  // the buffer's DMA counters, for the exporter's DMA calls
   void* exporter_priv = nullptr;  // the exporter's, set by its Attach
   // The device's view once mapped (DmaBufMapAttachment): the exporter's sg table as that device
   // addresses it. Empty while unmapped.
   SgTable table;
+  DmaMapping mapping;   // the default MapDmaBuf's mapping (dma_map_sgtable of the buffer's table)
   bool mapped = false;  // begin/end CPU access sync only mapped attachments (the 5.11 rule)
 };
 
@@ -103,17 +99,12 @@ class DmaBufOps {
   virtual Result<void> Attach(DmaBufAttachment& /*attachment*/) { return {}; }
   // detach: once per successful Attach, after its last unmap. Optional.
   virtual void Detach(DmaBufAttachment& /*attachment*/) {}
-  // map_dma_buf: fills attachment.table with the device's view. Optional: the default copies the
-  // buffer's own sg table, as both kernel heaps hand each attachment a copy of theirs.
-  virtual Result<void> MapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) {
-    const std::span<const ScatterEntry> table = sg_table();
-    attachment.table.assign(table.begin(), table.end());
-    return {};
-  }
-  // unmap_dma_buf: undoes MapDmaBuf. Optional (default: drops the table).
-  virtual void UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) {
-    attachment.table.clear();
-  }
+  // map_dma_buf: fills attachment.table with the device's view. Optional: the default maps the
+  // buffer's own sg table for the device (dma_map_sgtable), as both kernel heaps map each
+  // attachment's copy of theirs.
+  virtual Result<void> MapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir);
+  // unmap_dma_buf: undoes MapDmaBuf. Optional (default: unmaps the default's mapping).
+  virtual void UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir);
 };
 
 // The exporter of a buffer (struct dma_buf_export_info's exp_name and owner), as the dma-buf
@@ -168,6 +159,8 @@ class DmaBuf {
 
   // The devices attached, in attach order (bufinfo's "Attached Devices").
   std::vector<std::string> attached_devices() const;
+  // What the DMA API did for this buffer's attachments (maps, syncs, bytes synced, bounces).
+  DmaStats& dma_stats() { return dma_stats_; }
 
   uint64_t cpu_access_count() const { return cpu_accesses_.load(std::memory_order_relaxed); }
 
@@ -177,7 +170,7 @@ class DmaBuf {
 
  private:
   friend class BufferTable;
-  friend Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, std::string device);
+  friend Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, DmaDevice& dev);
   friend void DmaBufDetach(DmaBuf& buf, DmaBufAttachment* attachment);
   friend Result<std::span<const ScatterEntry>> DmaBufMapAttachment(DmaBuf& buf,
                                                                    DmaBufAttachment& attachment,
@@ -201,6 +194,7 @@ class DmaBuf {
   // share a few striped locks rather than each carrying a 40-byte mutex.
   char name_[DMA_BUF_NAME_LEN] = {};
   std::atomic<uint64_t> cpu_accesses_{0};
+  DmaStats dma_stats_;
 };
 
 using DmaBufRef = std::shared_ptr<DmaBuf>;
@@ -209,9 +203,9 @@ using DmaBufRef = std::shared_ptr<DmaBuf>;
 // then the exporter's Mmap decides.
 Result<void> DmaBufMmapCheck(DmaBuf& buf, const VmaRequest& vma);
 
-// dma_buf_attach: a new attachment of `device`, after the exporter's Attach accepted it.
+// dma_buf_attach: a new attachment of `dev`, after the exporter's Attach accepted it.
 // Errors: the exporter's. The pointer stays valid until DmaBufDetach.
-Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, std::string device);
+Result<DmaBufAttachment*> DmaBufAttach(DmaBuf& buf, DmaDevice& dev);
 // dma_buf_detach: unmaps the attachment if it is still mapped, then the exporter's Detach.
 void DmaBufDetach(DmaBuf& buf, DmaBufAttachment* attachment);
 // dma_buf_map_attachment: the device's sg table (the exporter's MapDmaBuf). EBUSY when the

@@ -9,13 +9,10 @@
 
 #include <cstdint>
 
+#include "dma/dma_types.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 
 namespace dmaheap {
-
-// enum dma_data_direction, from the SYNC flags: READ → kFromDevice, WRITE → kToDevice,
-// READ|WRITE → kBidirectional. The values are the kernel's (and kapi.h's).
-enum class DmaDirection { kBidirectional = 0, kToDevice = 1, kFromDevice = 2 };
 
 // DMA_BUF_IOCTL_SYNC: flags ⊆ 0x7 and READ and/or WRITE, else EINVAL.
 constexpr bool ValidSyncFlags(uint64_t flags) {
@@ -23,7 +20,8 @@ constexpr bool ValidSyncFlags(uint64_t flags) {
          (flags & DMA_BUF_SYNC_RW) != 0;
 }
 
-// The direction valid SYNC flags name.
+// The direction valid SYNC flags name: READ → kFromDevice, WRITE → kToDevice, READ|WRITE →
+// kBidirectional.
 constexpr DmaDirection SyncDirection(uint64_t flags) {
   switch (flags & DMA_BUF_SYNC_RW) {
     case DMA_BUF_SYNC_READ:

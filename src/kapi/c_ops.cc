@@ -29,9 +29,15 @@ std::span<const ScatterEntry> AsEntries(const dma_buf_sg_entry* table, size_t co
   return {reinterpret_cast<const ScatterEntry*>(table), count};
 }
 
-// The C attachment the module sees lives beside the core's, in its exporter_priv.
+// The C attachment the module sees, and its device, live beside the core's attachment, in its
+// exporter_priv.
+struct CAttachmentBox {
+  dma_buf_attachment c;
+  struct device dev;
+};
+
 dma_buf_attachment* CAttachment(DmaBufAttachment& attachment) {
-  return static_cast<dma_buf_attachment*>(attachment.exporter_priv);
+  return &static_cast<CAttachmentBox*>(attachment.exporter_priv)->c;
 }
 
 }  // namespace
@@ -73,18 +79,20 @@ Result<void> CBufferOps::EndCpuAccess(DmaDirection dir) {
 }
 
 Result<void> CBufferOps::Attach(DmaBufAttachment& attachment) {
-  auto c = std::make_unique<dma_buf_attachment>();
-  c->dev_name = attachment.device.c_str();  // the core's string outlives the attachment
-  c->priv = nullptr;
-  if (ops_->attach != nullptr) TRY(Check(ops_->attach(priv_, c.get())));
-  attachment.exporter_priv = c.release();
+  auto box = std::make_unique<CAttachmentBox>();
+  box->dev = {attachment.dev, attachment.buffer_stats};
+  box->c.dev_name = attachment.device.c_str();  // the core's string outlives the attachment
+  box->c.priv = nullptr;
+  box->c.dev = &box->dev;
+  if (ops_->attach != nullptr) TRY(Check(ops_->attach(priv_, &box->c)));
+  attachment.exporter_priv = box.release();
   return {};
 }
 
 void CBufferOps::Detach(DmaBufAttachment& attachment) {
-  std::unique_ptr<dma_buf_attachment> c(CAttachment(attachment));
+  std::unique_ptr<CAttachmentBox> box(static_cast<CAttachmentBox*>(attachment.exporter_priv));
   attachment.exporter_priv = nullptr;
-  if (ops_->detach != nullptr) ops_->detach(priv_, c.get());
+  if (ops_->detach != nullptr) ops_->detach(priv_, &box->c);
 }
 
 Result<void> CBufferOps::MapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir) {

@@ -15,6 +15,13 @@ struct dma_buf {
   dmaheap::DmaBufRef ref;
 };
 
+// The device an attachment hands its exporter (dma_buf_attachment.dev): the core's device, and
+// the buffer whose DMA counters its mappings add to.
+struct device {
+  dmaheap::DmaDevice* dma;
+  dmaheap::DmaStats* buffer;
+};
+
 namespace dmaheap {
 
 inline DmaHeap* Heap(struct dma_heap* heap) { return reinterpret_cast<DmaHeap*>(heap); }

@@ -54,6 +54,7 @@ const dma_buf_sg_entry* SgTable(void* priv, size_t* count) {
   return static_cast<CBuffer*>(priv)->table;
 }
 int Attach(void*, dma_buf_attachment* a) {
+  EXPECT_NE(a->dev, nullptr) << "the device, for dma_map_sgtable";
   if (std::strcmp(a->dev_name, "far-away") == 0) return -EINVAL;  // cannot reach the buffer
   g_calls.attached.push_back(a->dev_name);
   a->priv = &g_calls;
@@ -101,6 +102,11 @@ int Allocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t, dma_buf*
   return rc;
 }
 const dma_heap_ops kHeapOps = {Allocate};
+
+// Devices without an IOMMU and without a swiotlb: DMA addresses are physical.
+DmaDevice g_far_away(DmaDeviceSpec{.name = "far-away"}, nullptr);
+DmaDevice g_display(DmaDeviceSpec{.name = "display"}, nullptr);
+DmaDevice g_codec(DmaDeviceSpec{.name = "codec"}, nullptr);
 
 // The module context: registers into the harness's registry, as the module layer would.
 class TestModule final : public ModuleContext {
@@ -175,8 +181,8 @@ TEST_F(COpsTest, EveryBufferOpReachesItsCCounterpart) {
   EXPECT_EQ(g_calls.begins, 1);
   EXPECT_EQ(g_calls.ends, 1);
 
-  EXPECT_EQ(DmaBufAttach(buf, "far-away").error(), EINVAL);
-  DmaBufAttachment* display = std::move(DmaBufAttach(buf, "display")).value();
+  EXPECT_EQ(DmaBufAttach(buf, g_far_away).error(), EINVAL);
+  DmaBufAttachment* display = std::move(DmaBufAttach(buf, g_display)).value();
   EXPECT_EQ(g_calls.attached, std::vector<std::string>{"display"});
   EXPECT_EQ(buf.attached_devices(), std::vector<std::string>{"display"});
   Result<std::span<const ScatterEntry>> mapped =
@@ -200,9 +206,9 @@ TEST_F(COpsTest, EveryBufferOpReachesItsCCounterpart) {
 TEST_F(COpsTest, ReleaseDetachesWhatImportersLeft) {
   Result<Allocation> a = Allocate(8192);
   ASSERT_TRUE(a.ok());
-  DmaBufAttachment* mapped = std::move(DmaBufAttach(*a->buffer, "display")).value();
+  DmaBufAttachment* mapped = std::move(DmaBufAttach(*a->buffer, g_display)).value();
   ASSERT_TRUE(DmaBufMapAttachment(*a->buffer, *mapped, DmaDirection::kToDevice).ok());
-  ASSERT_TRUE(DmaBufAttach(*a->buffer, "codec").ok());
+  ASSERT_TRUE(DmaBufAttach(*a->buffer, g_codec).ok());
   a = Errno(ENOENT);  // the last fd and the core's reference go
   harness_.buffers().ProcessReleases();
   EXPECT_EQ(g_calls.unmaps, 1) << "only the mapped one is unmapped";
@@ -211,7 +217,8 @@ TEST_F(COpsTest, ReleaseDetachesWhatImportersLeft) {
 }
 
 // A module that leaves every optional op out gets the core's defaults: mapping refused, CPU
-// access a no-op, attach accepted, map a copy of the (empty) sg table.
+// access a no-op, attach accepted, map = dma_map_sgtable of its sg table — which, empty, maps
+// nothing (EINVAL).
 TEST_F(COpsTest, OptionalOpsDefaultAsTheKernel) {
   g_ops = &kMinimalOps;
   Result<Allocation> a = Allocate(4096);
@@ -220,8 +227,9 @@ TEST_F(COpsTest, OptionalOpsDefaultAsTheKernel) {
   EXPECT_EQ(DmaBufMmapCheck(buf, {0, 4096, PROT_READ, MAP_SHARED}).error(), EINVAL);
   EXPECT_TRUE(buf.CpuAccess(DmaDirection::kBidirectional, false).ok());
   EXPECT_TRUE(buf.ops().sg_table().empty());
-  DmaBufAttachment* any = std::move(DmaBufAttach(buf, "any")).value();
-  EXPECT_TRUE(DmaBufMapAttachment(buf, *any, DmaDirection::kBidirectional)->empty());
+  DmaBufAttachment* any = std::move(DmaBufAttach(buf, g_display)).value();
+  EXPECT_EQ(DmaBufMapAttachment(buf, *any, DmaDirection::kBidirectional).error(), EINVAL);
+  EXPECT_FALSE(any->mapped);
   DmaBufDetach(buf, any);
 }
 

@@ -30,7 +30,8 @@ extern "C" {
 
 struct cma* dev_get_cma_area(struct dmaheap_module* module, struct device* dev) {
   dmaheap::ReservedMemory* reserved = Reserved(module);
-  if (reserved == nullptr || dev != nullptr) return nullptr;
+  (void)dev;  // no device has an area of its own
+  if (reserved == nullptr) return nullptr;
   return CCma(reserved->default_cma());
 }
 EXPORT_SYMBOL_GPL(dev_get_cma_area);

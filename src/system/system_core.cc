@@ -52,6 +52,16 @@ Result<std::unique_ptr<SystemCore>> SystemCore::Boot(const SystemConfig& config)
   core->pages_ = TRY(PageAllocator::Create(config.ram_base >> sys::kPageShift,
                                         config.ram_bytes >> sys::kPageShift));
   core->reserved_ = TRY(ReservedMemory::Create(*core->pages_, config.reserved));
+  if (config.swiotlb.bytes != 0) {
+    const SwiotlbConfig& pool = config.swiotlb;
+    if (pool.base % sys::kPageSize != 0 || pool.bytes % sys::kPageSize != 0) return Errno(EINVAL);
+    TRY(core->pages_->Reserve(pool.base >> sys::kPageShift, pool.bytes >> sys::kPageShift));
+  }
+  core->swiotlb_ = std::make_unique<Swiotlb>(config.swiotlb);
+  for (const DmaDeviceSpec& spec : config.devices) {
+    if (spec.name.empty() || core->FindDevice(spec.name) != nullptr) return Errno(EINVAL);
+    core->devices_.push_back(std::make_unique<DmaDevice>(spec, core->swiotlb_.get()));
+  }
   core->buffers_ = TRY(BufferTable::Create(sys::ReadShmemThp(), config.commit));
   core->context_ =
       std::make_unique<HeapContext>(HeapContext{*core->pages_, *core->buffers_, *core->reserved_});
@@ -78,6 +88,8 @@ Result<SystemConfig> SystemCore::ConfigForBoard(const std::string& name_or_path,
   config.ram_base = board.ram_base;
   config.ram_bytes = board.ram_bytes;
   config.reserved = TRY(PlaceReservedMemory(board, &log));
+  config.swiotlb = TRY(PlaceSwiotlb(board, config.reserved, &log));
+  for (const BoardDevice& device : board.devices) config.devices.push_back(DmaSpecOf(device));
   config.modules = board.modules;
   if (log_out != nullptr) *log_out = std::move(log);
   return config;
@@ -103,6 +115,13 @@ SystemCore::~SystemCore() {
   // Module heaps go before their modules are unmapped.
   heaps_.reset();
   modules_.reset();
+}
+
+DmaDevice* SystemCore::FindDevice(std::string_view name) const {
+  for (const auto& device : devices_) {
+    if (device->name() == name) return device.get();
+  }
+  return nullptr;
 }
 
 Result<void> SystemCore::CheckAlive() const {

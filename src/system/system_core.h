@@ -14,8 +14,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "dma/dma_device.h"
+#include "dma/swiotlb.h"
 #include "dmabuf/buffer_table.h"
 #include "dmaheap/result.h"
 #include "heap/alloc.h"
@@ -36,6 +39,10 @@ struct SystemConfig {
   std::vector<ReservedRegion> reserved;
   // Who commits O_RDWR buffers: this process (embedded), or the requesting one (the daemon).
   CommitPolicy commit = CommitPolicy::kHere;
+  // Devices that import buffers (the board's), and the swiotlb pool (taken out of RAM like the
+  // reserved regions; none by default).
+  std::vector<DmaDeviceSpec> devices;
+  SwiotlbConfig swiotlb;
 };
 
 class SystemCore {
@@ -64,6 +71,10 @@ class SystemCore {
   HeapRegistry& heaps() { return *heaps_; }
   ModuleRegistry& modules() { return *modules_; }
   const SystemConfig& config() const { return config_; }
+  // The devices, in board order; FindDevice: by name, or null.
+  const std::vector<std::unique_ptr<DmaDevice>>& devices() const { return devices_; }
+  DmaDevice* FindDevice(std::string_view name) const;
+  Swiotlb& swiotlb() { return *swiotlb_; }
   // The credentials of the process that booted this System: the owner of what the embedded API
   // allocates (a forked child's copy is dead, so they never name the wrong process).
   const Owner& self() const { return self_; }
@@ -91,6 +102,9 @@ class SystemCore {
   const Owner self_;
   std::unique_ptr<PageAllocator> pages_;
   std::unique_ptr<ReservedMemory> reserved_;
+  // Before buffers_: attachments of live buffers point at devices, devices at the pool.
+  std::unique_ptr<Swiotlb> swiotlb_;
+  std::vector<std::unique_ptr<DmaDevice>> devices_;
   std::unique_ptr<BufferTable> buffers_;
   std::unique_ptr<HeapContext> context_;
   std::unique_ptr<HeapRegistry> heaps_;
