@@ -57,7 +57,7 @@ set(DMAHEAP_APPLICATION_BELOW client)
 # there (Result, UniqueFd, the UAPI) is base.
 set(DMAHEAP_PUBLIC_kapi dmaheap/kapi.h dmaheap/module.h dmaheap/vermagic.h dmaheap/heap_buffer.h)
 set(DMAHEAP_PUBLIC_platform dmaheap/fd_passing.h)
-set(DMAHEAP_PUBLIC_system dmaheap/dmaheap.h)
+set(DMAHEAP_PUBLIC_system dmaheap/dmaheap.h dmaheap/device.h)
 set(DMAHEAP_PUBLIC_client dmaheap/client.h dmaheap/c/dmaheap.h BufferAllocator/BufferAllocator.h
     BufferAllocator/BufferAllocatorWrapper.h BufferAllocator/dmabufheap-defs.h)
 

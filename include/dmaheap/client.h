@@ -65,6 +65,18 @@ class DMAHEAP_API Client {
                                          uint64_t heap_flags = 0);
   // DMA_BUF_SET_NAME (at most 31 bytes, else EINVAL as the kernel answers).
   virtual Result<void> SetName(int buffer_fd, std::string_view name) = 0;
+  // Devices (include/dmaheap/device.h): the board's importers, an importer's attach + map of a
+  // buffer, and allocation for a set of devices — from the System booted here or through the
+  // daemon's device socket (an attachment then lives as long as this Client). The kernel
+  // backend has no importer API in user space (its importers are drivers): EOPNOTSUPP.
+  virtual Result<std::vector<DmaDeviceInfo>> Devices();
+  // Errors as System::Attach.
+  virtual Result<Attachment> Attach(int buffer_fd, std::string_view device,
+                                    DmaDataDirection dir = DmaDataDirection::kBidirectional);
+  // Errors as System::AllocateFor; `refusal` gets the device and the constraint that failed.
+  virtual Result<HeapChoice> AllocateFor(const std::vector<std::string>& devices, uint64_t len,
+                                         bool cpu_access = true, std::string* refusal = nullptr);
+
   // The embedded backend's System (stats, bufinfo, modules); null for the others.
   virtual System* embedded() { return nullptr; }
 

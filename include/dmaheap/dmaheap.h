@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dmaheap/api.h"
+#include "dmaheap/device.h"
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
 
@@ -72,6 +73,9 @@ struct MemoryStats {
   std::array<uint64_t, 11> free_blocks{};  // per buddy order 0..10, like /proc/buddyinfo
   std::vector<HeapStats> heaps;
   std::vector<CmaAreaStats> cma;  // in boot order
+  std::vector<DmaDeviceInfo> devices;  // with their DMA counters
+  uint64_t swiotlb_slots = 0;          // the swiotlb pool (2 KiB slots; 0 = none)
+  uint64_t swiotlb_used = 0;
 };
 
 // A registered heap of one System; valid while the System lives.
@@ -117,6 +121,21 @@ class DMAHEAP_API System {
 
   MemoryStats Stats();
 
+  // The board's devices, with their constraints and DMA counters.
+  std::vector<DmaDeviceInfo> Devices();
+  // An importer's attach + map of `buffer_fd` for `device`, with the kernel's rules: EBADF (not
+  // an fd), EINVAL (not a buffer of this System, or a contiguous-only device and a scattered
+  // buffer), ENODEV (no such device), EIO (beyond the device's reach with no swiotlb room),
+  // ENOMEM (its IOVA space is full).
+  Result<Attachment> Attach(int buffer_fd, std::string_view device,
+                            DmaDataDirection dir = DmaDataDirection::kBidirectional);
+  // A buffer every one of `devices` can map, from the heap that suits them (see README
+  // "Devices"). ENODEV, EINVAL (no heap fits), ENOMEM; `refusal` gets the device and constraint.
+  Result<HeapChoice> AllocateFor(const std::vector<std::string>& devices, uint64_t len,
+                                 bool cpu_access = true, std::string* refusal = nullptr);
+  // The DMA counters of one live buffer of this System (ENOENT when `fd` is not one).
+  Result<DmaStatsInfo> BufferDmaStats(int fd);
+
   // The kernel's /sys/kernel/debug/dma_buf/bufinfo text for this System's live buffers.
   std::string BufInfo();
 
@@ -139,7 +158,9 @@ class DMAHEAP_API System {
  private:
   // Not exported: only the library makes Systems (Boot).
   [[gnu::visibility("hidden")]] explicit System(std::unique_ptr<SystemCore> core);
+  class Imports;
   std::unique_ptr<SystemCore> core_;
+  std::unique_ptr<Imports> imports_;  // the embedded importer's attachments
 };
 
 // The dma-buf ioctls on a buffer fd — DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A/B — with the

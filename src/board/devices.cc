@@ -32,6 +32,7 @@ DmaDeviceSpec DmaSpecOf(const BoardDevice& d) {
   spec.iova_bits = d.iova_bits;
   spec.max_seg_size = d.max_seg_size;
   spec.needs_contiguous = d.needs_contiguous;
+  spec.vgem = d.vgem;
   return spec;
 }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "base/check.h"
+#include "ipc/device_call.h"
 #include "ipc/heap_call.h"
 #include "ipc/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
@@ -116,6 +117,23 @@ class DaemonClient final : public Client {
                      fd_flags);
   }
 
+  Result<std::vector<DmaDeviceInfo>> Devices() override {
+    DeviceConnection* conn = TRY(Devices_());
+    return conn->Devices();
+  }
+  Result<Attachment> Attach(int buffer_fd, std::string_view device,
+                            DmaDataDirection dir) override {
+    DeviceConnection* conn = TRY(Devices_());
+    auto [id, segments] =
+        TRY(conn->Attach(buffer_fd, device, static_cast<DmaDirection>(dir), false));
+    return Attachment(conn, id, std::string(device), std::move(segments));
+  }
+  Result<HeapChoice> AllocateFor(const std::vector<std::string>& devices, uint64_t len,
+                                 bool cpu_access, std::string* refusal) override {
+    DeviceConnection* conn = TRY(Devices_());
+    return conn->AllocateFor(devices, len, cpu_access, kDefaultFdFlags, refusal);
+  }
+
   Result<void> SetName(int buffer_fd, std::string_view name) override {
     std::string heap;
     if (!sys::BufferHeapOfFd(buffer_fd, &heap)) return Errno(ENOTTY);
@@ -189,9 +207,21 @@ class DaemonClient final : public Client {
     conns_.erase(it);
   }
 
+  // The importer connection (the device socket), opened on first use and kept: attachments
+  // made through it live as long as this client.
+  Result<DeviceConnection*> Devices_() {
+    std::lock_guard lock(mu_);
+    if (devices_ == nullptr) {
+      const std::string path = TRY(DeviceSocketPath());
+      devices_ = TRY(DeviceConnection::Open(path));
+    }
+    return devices_.get();
+  }
+
   const std::string dir_;
   const sys::ShmemThp thp_;
   std::mutex mu_;
+  std::unique_ptr<DeviceConnection> devices_;  // guarded by mu_ (its calls lock themselves)
   std::map<std::string, std::unique_ptr<Connection>, std::less<>> conns_;  // guarded by mu_
   std::vector<std::unique_ptr<Connection>> broken_;                        // guarded by mu_
 };
@@ -215,6 +245,15 @@ class EmbeddedClient final : public Client {
     return SetNameIoctl(buffer_fd, name);
   }
   System* embedded() override { return system_.get(); }
+  Result<std::vector<DmaDeviceInfo>> Devices() override { return system_->Devices(); }
+  Result<Attachment> Attach(int buffer_fd, std::string_view device,
+                            DmaDataDirection dir) override {
+    return system_->Attach(buffer_fd, device, dir);
+  }
+  Result<HeapChoice> AllocateFor(const std::vector<std::string>& devices, uint64_t len,
+                                 bool cpu_access, std::string* refusal) override {
+    return system_->AllocateFor(devices, len, cpu_access, refusal);
+  }
 
  private:
   std::unique_ptr<System> system_;
@@ -256,6 +295,15 @@ const char* BackendName(Backend backend) {
 }
 
 Client::~Client() = default;
+
+Result<std::vector<DmaDeviceInfo>> Client::Devices() { return Errno(EOPNOTSUPP); }
+Result<Attachment> Client::Attach(int, std::string_view, DmaDataDirection) {
+  return Errno(EOPNOTSUPP);
+}
+Result<HeapChoice> Client::AllocateFor(const std::vector<std::string>&, uint64_t, bool,
+                                       std::string*) {
+  return Errno(EOPNOTSUPP);
+}
 
 Result<UniqueFd> Client::AllocateNamed(std::string_view heap, uint64_t len, std::string_view name,
                                        uint32_t fd_flags, uint64_t heap_flags) {

@@ -49,6 +49,7 @@ struct DmaDeviceSpec {
   // The importing driver's rule (not the DMA API's): its GEM DMA helpers refuse a buffer whose
   // DMA addresses are not one contiguous range (drm_gem_dma_prime_import_sg_table).
   bool needs_contiguous = false;
+  bool vgem = false;  // a virtual GEM device (vgem): /dev/dri/cardN answers for it
 };
 
 // What a kernel would have done for DMA. A plain snapshot; DmaStats holds the live counters.

@@ -71,6 +71,13 @@ std::vector<std::string> DmaBuf::attached_devices() const {
   return out;
 }
 
+bool DmaBuf::has_mapped_attachments() const {
+  std::lock_guard lock(BufferLock(this));
+  if (attachments_ == nullptr) return false;
+  return std::any_of(attachments_->list.begin(), attachments_->list.end(),
+                     [](const auto& a) { return a->mapped; });
+}
+
 Result<void> DmaBuf::CpuAccess(DmaDirection dir, bool end) {
   cpu_accesses_.fetch_add(1, std::memory_order_relaxed);
   return end ? ops_->EndCpuAccess(dir) : ops_->BeginCpuAccess(dir);

@@ -159,6 +159,8 @@ class DmaBuf {
 
   // The devices attached, in attach order (bufinfo's "Attached Devices").
   std::vector<std::string> attached_devices() const;
+  // Whether a device has an attachment mapped (then begin/end CPU access has work to do).
+  bool has_mapped_attachments() const;
   // What the DMA API did for this buffer's attachments (maps, syncs, bytes synced, bounces).
   DmaStats& dma_stats() { return dma_stats_; }
 

@@ -68,7 +68,26 @@ Result<void> SetNameThroughDaemon(const std::string& heap_dir, int buffer_fd,
   return {};
 }
 
-Result<void> DaemonBuffer::CpuAccess(DmaDirection /*dir*/, bool /*end*/) { return {}; }
+Result<void> DaemonBuffer::CpuAccess(DmaDirection dir, bool end) {
+  // Only a buffer a device has mapped has exporter work to do: the daemon marks those with the
+  // sticky bit (device_wire.h), so SYNC on every other buffer stays a local no-op.
+  struct stat st {};
+  if (::fstat(buffer_fd_, &st) != 0 || (st.st_mode & S_ISVTX) == 0) return {};
+  std::string heap;
+  if (!sys::BufferHeapOfFd(buffer_fd_, &heap)) return {};
+  Result<std::string> path = HeapSocketPath(heap_dir_, heap);
+  if (!path.ok()) return Errno(ENODEV);
+  Result<UniqueFd> sock = ConnectSocket(*path);
+  if (!sock.ok()) return Errno(ENODEV);
+  uint64_t flags = end ? DMA_BUF_SYNC_END : DMA_BUF_SYNC_START;
+  flags |= dir == DmaDirection::kFromDevice ? DMA_BUF_SYNC_READ
+           : dir == DmaDirection::kToDevice ? DMA_BUF_SYNC_WRITE
+                                            : DMA_BUF_SYNC_RW;
+  Result<Reply> reply = Call(sock->get(), Op::kSync, flags, nullptr, 0, buffer_fd_);
+  if (!reply.ok()) return Errno(ENODEV);
+  if (reply->status != 0) return Errno(reply->status);
+  return {};
+}
 
 Result<void> DaemonBuffer::SetName(std::string name) {
   return SetNameThroughDaemon(heap_dir_, buffer_fd_, name);

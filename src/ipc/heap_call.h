@@ -45,8 +45,9 @@ Result<void> SetNameThroughDaemon(const std::string& heap_dir, int buffer_fd,
                                   std::string_view name);
 
 // A buffer the daemon exported, as a client process (or the supervisor of one) serves its
-// dma-buf ioctls: CPU access needs no exporter work, as no device attachment can be mapped
-// from here; the name goes to the daemon. Subclasses say where new fds go.
+// dma-buf ioctls: CPU access goes to the daemon only while a device has the buffer mapped (the
+// exporter then syncs its attachments; the daemon marks such buffers, see device_wire.h), and
+// is a local no-op otherwise; the name goes to the daemon. Subclasses say where new fds go.
 class DaemonBuffer : public DmaBufIoctlTarget {
  public:
   // `buffer_fd` refers to the buffer in this process, for the daemon to identify it.

@@ -25,6 +25,13 @@ Result<std::string> ControlSocketPath() {
   return dir + ".ctl";
 }
 
+Result<std::string> DeviceSocketPath() {
+  if (const char* dev = std::getenv("DMAHEAP_DEVICES"); dev != nullptr && *dev != '\0')
+    return std::string(dev);
+  std::string dir = TRY(HeapDirPath());
+  return dir + ".dev";
+}
+
 Result<std::string> HeapSocketPath(std::string_view dir, std::string_view heap) {
   std::string path(dir);
   path += '/';

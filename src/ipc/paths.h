@@ -2,6 +2,7 @@
 // all of them:
 //   heap directory: $DMAHEAP_DIR, else /run/dma_heap for root, else $XDG_RUNTIME_DIR/dma_heap
 //   control socket: $DMAHEAP_CONTROL, else "<heap directory>.ctl"
+//   device socket:  $DMAHEAP_DEVICES, else "<heap directory>.dev"
 #ifndef DMAHEAP_SRC_SERVICE_PATHS_H
 #define DMAHEAP_SRC_SERVICE_PATHS_H
 
@@ -15,6 +16,7 @@ namespace dmaheap {
 // ENOENT when no directory can be derived (non-root without XDG_RUNTIME_DIR).
 Result<std::string> HeapDirPath();
 Result<std::string> ControlSocketPath();
+Result<std::string> DeviceSocketPath();
 
 // "<dir>/<heap>"; ENAMETOOLONG when it does not fit a Unix socket address (108 bytes with the
 // NUL), with a message naming the path on stderr.

@@ -26,6 +26,8 @@ enum class Op : uint32_t {
   kSetName = 2,    // heap socket: DMA_BUF_SET_NAME on the attached buffer fd
   kAllocNamed = 3,  // heap socket: DMA_HEAP_IOCTL_ALLOC (the 24-byte argument), then SET_NAME
                     // with the bytes after it (< 32), in one round trip; as kHeapIoctl's reply
+  kSync = 5,        // heap socket: DMA_BUF_IOCTL_SYNC on the attached buffer fd, cmd = the flags
+                    // (sent only for a buffer a device has mapped: see device_wire.h)
   kStats = 16,     // control socket: text stats
   kBarrier = 17,   // control socket: returns once queued releases are processed
   kBufInfo = 18,   // control socket: the bufinfo text
@@ -35,6 +37,10 @@ enum class Op : uint32_t {
   kLsmod = 22,     // control socket: the /proc/modules text
   kModinfo = 23,   // control socket: payload = module name or path; kmod's modinfo text
   kCma = 24,       // control socket: the CMA areas, debugfs style (CmaDebugfsText)
+  kDevices = 32,   // device socket: the devices and their DMA counters (device_wire.h)
+  kAttach = 33,    // device socket: attach + map the attached buffer fd for a device
+  kDetach = 34,    // device socket: cmd = an attachment id of this connection
+  kAllocFor = 35,  // device socket: constraint-based allocation; the buffer fd comes back
 };
 
 struct RequestHeader {

@@ -7,6 +7,7 @@
 
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
+#include "dmabuf/dma_buf_rules.h"
 #include "platform/scm.h"
 
 namespace dmaheap {
@@ -68,6 +69,13 @@ Result<HeapRequest> DecodeHeapRequest(const Request& request) {
       out.kind = HeapRequest::Kind::kSetName;
       out.name = AsText(request.payload);
       if (!ValidName(out.name)) return Errno(EINVAL);
+      out.buffer_fd = request.fds[0].get();
+      return out;
+    case Op::kSync:
+      if (request.fds.size() != 1) return Errno(EBADF);
+      if (!ValidSyncFlags(request.cmd) || !request.payload.empty()) return Errno(EINVAL);
+      out.kind = HeapRequest::Kind::kSync;
+      out.sync_flags = request.cmd;
       out.buffer_fd = request.fds[0].get();
       return out;
     default:

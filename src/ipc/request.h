@@ -13,6 +13,7 @@
 //   heap: kHeapIoctl / kAllocNamed with an fd → EINVAL; kAllocNamed shorter than the ALLOC
 //   argument, or with a name of DMA_BUF_NAME_LEN bytes or more or a NUL in it → EINVAL;
 //   kSetName without exactly one fd → EBADF, a name that long or with a NUL → EINVAL;
+//   kSync without exactly one fd → EBADF, flags the kernel refuses or a payload → EINVAL;
 //   an unknown op → EOPNOTSUPP.
 // Fds that arrived with a refused request are closed when the request goes.
 #ifndef DMAHEAP_SRC_IPC_REQUEST_H
@@ -55,11 +56,12 @@ Result<Request> DecodeRequest(RawRequest raw);
 
 // What a heap socket is asked, decoded.
 struct HeapRequest {
-  enum class Kind { kIoctl, kSetName } kind = Kind::kIoctl;
+  enum class Kind { kIoctl, kSetName, kSync } kind = Kind::kIoctl;
   unsigned int cmd = 0;          // kIoctl: the ioctl number (ALLOC for kAllocNamed)
   std::span<const uint8_t> arg;  // kIoctl: the argument's in_size bytes
   std::string_view name;         // kAllocNamed / kSetName: the name, without NUL
-  int buffer_fd = -1;            // kSetName: the buffer (owned by the Request)
+  int buffer_fd = -1;            // kSetName / kSync: the buffer (owned by the Request)
+  uint64_t sync_flags = 0;       // kSync: valid DMA_BUF_SYNC_* flags
 };
 Result<HeapRequest> DecodeHeapRequest(const Request& request);
 

@@ -254,8 +254,24 @@ TEST(DecodeHeapRequestTest, SetNameRefusals) {
   EXPECT_EQ(HeapErrno(Op::kSetName, std::string("a\0b", 3), 1), EINVAL);
 }
 
+// kSync: one fd (the buffer), the kernel's SYNC flags in cmd, nothing else.
+TEST(DecodeHeapRequestTest, SyncCarriesOneBufferAndValidFlags) {
+  Request request = Decoded(Op::kSync, "", 1, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  Result<HeapRequest> r = DecodeHeapRequest(request);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->kind, HeapRequest::Kind::kSync);
+  EXPECT_EQ(r->sync_flags, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+  EXPECT_EQ(r->buffer_fd, request.fds[0].get());
+  EXPECT_EQ(HeapErrno(Op::kSync, "", 0, DMA_BUF_SYNC_READ), EBADF);
+  EXPECT_EQ(HeapErrno(Op::kSync, "", 2, DMA_BUF_SYNC_READ), EBADF);
+  EXPECT_EQ(HeapErrno(Op::kSync, "", 1, DMA_BUF_SYNC_END), EINVAL) << "neither READ nor WRITE";
+  EXPECT_EQ(HeapErrno(Op::kSync, "", 1, 0x8 | DMA_BUF_SYNC_READ), EINVAL) << "unknown flag";
+  EXPECT_EQ(HeapErrno(Op::kSync, "x", 1, DMA_BUF_SYNC_READ), EINVAL) << "a payload";
+}
+
 TEST(DecodeHeapRequestTest, ControlAndUnknownOpsAreEopnotsupp) {
-  for (uint32_t op : {0u, 4u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 0xffffffffu}) {
+  for (uint32_t op :
+       {0u, 6u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 32u, 33u, 35u, 0xffffffffu}) {
     SCOPED_TRACE(op);
     EXPECT_EQ(HeapErrno(static_cast<Op>(op), ""), EOPNOTSUPP);
     EXPECT_EQ(HeapErrno(static_cast<Op>(op), "", 1), EOPNOTSUPP);

@@ -54,6 +54,25 @@ std::string StatsText(SystemCore& core) {
                   heap->properties().max_size);
     out += line;
   }
+  std::snprintf(line, sizeof(line), "swiotlb slots %" PRIu64 " used %" PRIu64 "\n",
+                core.swiotlb().total_slots(), core.swiotlb().used_slots());
+  out += line;
+  auto dma = [&](const char* what, const std::string& name, const DmaCounters& c) {
+    std::snprintf(line, sizeof(line),
+                  "%s %s maps %" PRIu64 " map_errors %" PRIu64 " unmaps %" PRIu64
+                  " syncs_for_cpu %" PRIu64 " syncs_for_device %" PRIu64 " bytes_synced %" PRIu64
+                  " bounces %" PRIu64 " bytes_bounced %" PRIu64 "\n",
+                  what, name.c_str(), c.maps, c.map_errors, c.unmaps, c.syncs_for_cpu,
+                  c.syncs_for_device, c.bytes_synced, c.bounces, c.bytes_bounced);
+    out += line;
+  };
+  for (const auto& dev : core.devices()) dma("device", dev->name(), dev->counters());
+  // Live buffers a device has mapped at some time, by inode.
+  for (const DmaBufRef& buf : core.buffers().Snapshot()) {
+    const DmaCounters c = buf->dma_stats().Snapshot();
+    if (c.maps == 0 && c.map_errors == 0) continue;
+    dma("buffer", std::to_string(static_cast<uint64_t>(buf->ino())), c);
+  }
   return out;
 }
 

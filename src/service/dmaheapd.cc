@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   }
   config.heap_dir = *dir;
   config.control_path = std::move(dmaheap::ControlSocketPath()).value();
+  config.device_path = std::move(dmaheap::DeviceSocketPath()).value();
   for (const std::string& text : heap_modes) {
     auto mode = dmaheap::ParseHeapMode(text);
     if (!mode.ok()) return 2;
@@ -117,9 +118,10 @@ int main(int argc, char** argv) {
   if (!server.ok()) return Fail("serving " + config.heap_dir, server.error());
 
   for (const std::string& line : boot_log) std::fprintf(stderr, "dmaheapd: %s\n", line.c_str());
-  std::fprintf(stderr, "dmaheapd: serving %zu heap(s) in %s, control %s\n",
+  std::fprintf(stderr, "dmaheapd: serving %zu heap(s) in %s, control %s, %zu device(s) on %s\n",
                (*core)->heaps().List().size(), config.heap_dir.c_str(),
-               config.control_path.c_str());
+               config.control_path.c_str(), (*core)->devices().size(),
+               config.device_path.c_str());
   sd_notify(0, "READY=1");
   if (ready_pipe[1] >= 0) {
     char ok = 0;

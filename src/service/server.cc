@@ -17,7 +17,10 @@
 #include "heap/heap_ioctl.h"
 #include "platform/scm.h"
 #include "platform/sys.h"
+#include "ipc/device_wire.h"
 #include "service/control.h"
+#include "system/alloc_for.h"
+#include "system/device_views.h"
 #include "system/system_core.h"
 
 namespace dmaheap {
@@ -71,6 +74,11 @@ Result<std::unique_ptr<Server>> Server::Create(SystemCore& core, ServerConfig co
   server->control_fd_ = TRY(ListenAt(server->config_.control_path, 0600));
   TRY(server->Watch(server->signal_fd_.get(), EPOLLIN));
   TRY(server->Watch(server->control_fd_.get(), EPOLLIN));
+  if (!server->config_.device_path.empty()) {
+    server->device_fd_ =
+        TRY(ListenAt(server->config_.device_path, server->config_.device_mode));
+    TRY(server->Watch(server->device_fd_.get(), EPOLLIN));
+  }
   TRY(server->Watch(core.buffers().release_fd(), EPOLLIN));
   for (const HeapDirectory::Listener& l : server->dir_->listeners())
     TRY(server->Watch(l.fd, EPOLLIN));
@@ -81,6 +89,7 @@ Server::~Server() {
   clients_.clear();
   dir_.reset();
   if (control_fd_) ::unlink(config_.control_path.c_str());
+  if (device_fd_) ::unlink(config_.device_path.c_str());
 }
 
 Result<void> Server::Watch(int fd, uint32_t events) {
@@ -109,7 +118,8 @@ Result<void> Server::Run() {
       }
       if (fd == core_.buffers().release_fd()) {
         core_.Drain();
-      } else if (fd == control_fd_.get() || dir_->HeapOf(fd) != nullptr) {
+      } else if (fd == control_fd_.get() || fd == device_fd_.get() ||
+                 dir_->HeapOf(fd) != nullptr) {
         Accept(fd);
       } else if (auto it = clients_.find(fd); it != clients_.end()) {
         if ((events[i].events & EPOLLIN) != 0) {
@@ -145,6 +155,10 @@ void Server::Accept(int listen_fd) {
     auto client = std::make_unique<Client>();
     client->fd.reset(fd);
     client->heap = dir_->HeapOf(listen_fd);
+    if (listen_fd == device_fd_.get()) {
+      client->device = true;
+      client->imports = std::make_unique<ImportTable>(core_, /*mark_mapped=*/true);
+    }
     if (!Watch(fd, EPOLLIN | EPOLLRDHUP).ok()) continue;
     clients_[fd] = std::move(client);
   }
@@ -176,6 +190,8 @@ void Server::Serve(Client& client) {
     keep = SendReply(fd, request.error(), nullptr, 0);
   } else if (client.heap != nullptr) {
     keep = ServeHeap(client, *request);
+  } else if (client.device) {
+    keep = ServeDevice(client, *request);
   } else {
     keep = ServeControl(client, *request);
   }
@@ -188,6 +204,19 @@ bool Server::ServeHeap(Client& client, Request& request) {
   if (!decoded.ok()) {
     request.fds.clear();
     return SendReply(fd, decoded.error(), nullptr, 0);
+  }
+  if (decoded->kind == HeapRequest::Kind::kSync) {
+    // A client's SYNC on a buffer a device has mapped: the exporter syncs its attachments.
+    Result<struct stat> st = sys::Fstat(decoded->buffer_fd);
+    DmaBufRef buf = st.ok() ? core_.buffers().Lookup(st->st_dev, st->st_ino) : nullptr;
+    int status = ENOTTY;
+    if (buf != nullptr) {
+      Result<void> r = buf->CpuAccess(SyncDirection(decoded->sync_flags),
+                                      (decoded->sync_flags & DMA_BUF_SYNC_END) != 0);
+      status = r.ok() ? 0 : r.error();
+    }
+    request.fds.clear();
+    return SendReply(fd, status, nullptr, 0);
   }
   if (decoded->kind == HeapRequest::Kind::kSetName) {
     Result<struct stat> st = sys::Fstat(decoded->buffer_fd);
@@ -232,6 +261,52 @@ void Server::FollowHeaps() {
     for (int cfd : drop) Drop(cfd);
   }
   for (const HeapDirectory::Listener& added : change.added) (void)Watch(added.fd, EPOLLIN);
+}
+
+bool Server::ServeDevice(Client& client, Request& request) {
+  const int fd = client.fd.get();
+  Result<DeviceRequest> decoded = DecodeDeviceRequest(request);
+  if (!decoded.ok()) {
+    request.fds.clear();
+    return SendReply(fd, decoded.error(), nullptr, 0);
+  }
+  switch (decoded->kind) {
+    case DeviceRequest::Kind::kDevices: {
+      std::vector<DmaDeviceInfo> devices;
+      for (const auto& dev : core_.devices()) devices.push_back(DeviceInfoOf(*dev));
+      const std::string text = EncodeDevices(devices);
+      return SendReply(fd, 0, text.data(), text.size());
+    }
+    case DeviceRequest::Kind::kAttach: {
+      Result<Imported> imported =
+          decoded->once
+              ? client.imports->ImportOnce(decoded->buffer_fd, decoded->device, decoded->dir)
+              : client.imports->Import(decoded->buffer_fd, decoded->device, decoded->dir);
+      request.fds.clear();
+      if (!imported.ok()) return SendReply(fd, imported.error(), nullptr, 0);
+      const std::vector<uint8_t> reply = EncodeAttachReply(imported->id, imported->segments);
+      return SendReply(fd, 0, reply.data(), reply.size());
+    }
+    case DeviceRequest::Kind::kDetach: {
+      Result<void> r = client.imports->Detach(decoded->id);
+      return SendReply(fd, r.ok() ? 0 : r.error(), nullptr, 0);
+    }
+    case DeviceRequest::Kind::kAllocFor: {
+      AllocForRequest alloc;
+      alloc.devices = decoded->devices;
+      alloc.len = decoded->len;
+      alloc.cpu_access = decoded->cpu_access;
+      alloc.fd_flags = decoded->fd_flags;
+      alloc.owner = Owner{request.cred.pid, request.cred.uid, request.cred.gid};
+      std::string refusal;
+      Result<AllocForResult> r = AllocateFor(core_, alloc, &refusal);
+      if (!r.ok()) return SendReply(fd, r.error(), refusal.data(), refusal.size());
+      const std::string text = r->heap + "\n" + r->why;
+      // The fd goes to the client and is closed here: the daemon keeps none.
+      return SendReply(fd, 0, text.data(), text.size(), r->allocation.fd.get());
+    }
+  }
+  return SendReply(fd, EOPNOTSUPP, nullptr, 0);
 }
 
 }  // namespace dmaheap

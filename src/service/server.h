@@ -17,6 +17,7 @@
 #include "dmaheap/unique_fd.h"
 #include "ipc/request.h"
 #include "service/heap_dir.h"
+#include "system/import_table.h"
 
 namespace dmaheap {
 
@@ -42,7 +43,9 @@ class Server {
  private:
   struct Client {
     UniqueFd fd;
-    DmaHeap* heap;  // null for a control connection
+    DmaHeap* heap = nullptr;  // null for a control or device connection
+    bool device = false;      // a device connection: an importer
+    std::unique_ptr<ImportTable> imports;  // a device connection's attachments
   };
   Server(SystemCore& core, ServerConfig config) : core_(core), config_(std::move(config)) {}
 
@@ -51,6 +54,7 @@ class Server {
   void Serve(Client& client);
   // Answers one decoded request; false when the client must be dropped.
   bool ServeHeap(Client& client, Request& request);
+  bool ServeDevice(Client& client, Request& request);
   bool ServeControl(Client& client, Request& request);
   // After a module came or went: the directory follows, and a gone heap's clients are dropped.
   void FollowHeaps();
@@ -61,6 +65,7 @@ class Server {
   UniqueFd epoll_fd_;
   UniqueFd signal_fd_;
   UniqueFd control_fd_;
+  UniqueFd device_fd_;  // the importers' socket, when configured
   UniqueFd reserve_fd_;      // freed to accept-and-close a connection when fds run out
   bool out_of_fds_ = false;  // logged once per episode
   std::unique_ptr<HeapDirectory> dir_;

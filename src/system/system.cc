@@ -10,9 +10,6 @@ namespace dmaheap {
 
 const std::string& HeapHandle::name() const { return heap_->name(); }
 
-System::System(std::unique_ptr<SystemCore> core) : core_(std::move(core)) {}
-
-System::~System() = default;
 
 Result<std::unique_ptr<System>> System::Boot(const BootOptions& options) {
   SystemConfig config;
@@ -95,6 +92,9 @@ MemoryStats System::Stats() {
     stats.cma.push_back(CmaAreaStats{a.name(), a.base_pfn(), a.count(), a.order_per_bit(), a.used(),
                                      a.maxchunk(), region.is_default});
   }
+  stats.devices = Devices();
+  stats.swiotlb_slots = core_->swiotlb().total_slots();
+  stats.swiotlb_used = core_->swiotlb().used_slots();
   return stats;
 }
 

@@ -10,6 +10,7 @@
 
 #include "client/control.h"
 #include "client/views.h"
+#include "dmaheap/device.h"
 
 namespace dmaheap {
 
@@ -25,6 +26,13 @@ int ModinfoCommand(const std::string& name, const ViewOptions& view);
 int CmaCommand(const ViewOptions& view, bool bitmap);
 int BoardCommand(const std::string& name_or_path);
 int DoctorCommand();
+// Devices (device_commands.cc): with `board` non-empty, that board booted here; else the
+// daemon's, else the default board's.
+int DevicesCommand(const ViewOptions& view);
+int AttachCommand(const std::string& board, const std::string& heap, const std::string& device,
+                  const std::string& size, DmaDataDirection dir);
+int AllocForCommand(const std::string& board, const std::string& devices, const std::string& size,
+                    bool cpu_access, bool json);
 // Daemon-only requests (stats, barrier, insmod, rmmod, modprobe).
 int ControlCommand(ControlRequest request, const char* what, const std::string& arg = {});
 

@@ -5,6 +5,7 @@
 //   dmaheap lsmod | modinfo NAME | cma         the daemon's (else a freshly booted board's)
 //   dmaheap insmod PATH | rmmod NAME | modprobe NAME | stats | barrier   the daemon's
 //   dmaheap board NAME|FILE | doctor          a board before booting it; what this machine does
+//   dmaheap devices | attach --heap H --device D SIZE | alloc --for D1,D2 SIZE   devices
 // Exit codes: 0 done, 1 failed (the message says why), 2 usage.
 
 #include <stdlib.h>
@@ -41,11 +42,17 @@ int main(int argc, char** argv) {
   CLI::App* heaps = app.add_subcommand("heaps", "the heaps: the kernel's, the daemon's, or a "
                                                 "board's booted here");
   add_view(heaps, true);
-  std::string heap, size;
-  bool hold = false, alloc_json = false;
-  CLI::App* alloc = app.add_subcommand("alloc", "allocate one buffer; print `pid fd inode`");
-  alloc->add_option("heap", heap, "heap name")->required();
-  alloc->add_option("size", size, "bytes, with K, M or G")->required();
+  std::vector<std::string> alloc_args;
+  std::string alloc_for, alloc_board;
+  bool hold = false, alloc_json = false, no_cpu_access = false;
+  CLI::App* alloc = app.add_subcommand(
+      "alloc", "allocate one buffer (HEAP SIZE, or --for DEVICES SIZE); print `pid fd inode`");
+  alloc->add_option("args", alloc_args, "HEAP SIZE, or SIZE with --for (bytes, K, M or G)")
+      ->required()
+      ->expected(1, 2);
+  alloc->add_option("--for", alloc_for, "devices the buffer is for (D1,D2): pick the heap");
+  alloc->add_option("--board", alloc_board, "with --for: this board booted here");
+  alloc->add_flag("--no-cpu-access", no_cpu_access, "with --for: the CPU never maps it");
   alloc->add_flag("--hold", hold, "keep the buffer until SIGTERM/SIGINT (others can open "
                                   "/proc/PID/fd/FD)");
   alloc->add_flag("--json", alloc_json, "print JSON");
@@ -72,6 +79,17 @@ int main(int argc, char** argv) {
   CLI::App* board_cmd = app.add_subcommand("board", "what a board declares, before booting it");
   board_cmd->add_option("board", board_arg, "board name or .dtb file")->required();
   CLI::App* doctor = app.add_subcommand("doctor", "which mode is active and what it can do here");
+  CLI::App* devices = app.add_subcommand("devices", "the board's devices and their DMA constraints");
+  add_view(devices, true);
+  std::string attach_board, attach_heap, attach_device, attach_size, attach_dir = "bidirectional";
+  CLI::App* attach = app.add_subcommand(
+      "attach", "allocate, attach to a device and map; print each DMA segment (address length)");
+  attach->add_option("--board", attach_board, "this board booted here, not the daemon's");
+  attach->add_option("--heap", attach_heap, "heap to allocate from")->required();
+  attach->add_option("--device", attach_device, "device to attach")->required();
+  attach->add_option("--dir", attach_dir, "bidirectional, to-device or from-device")
+      ->check(CLI::IsMember({"bidirectional", "to-device", "from-device"}));
+  attach->add_option("size", attach_size, "bytes, with K, M or G")->required();
 
   CLI::App* insmod = app.add_subcommand("insmod", "load a heap module file into the daemon");
   insmod->add_option("path", module_arg, "module file (.so)")->required();
@@ -96,7 +114,32 @@ int main(int argc, char** argv) {
     return dmaheap::RunSupervised(board, command);
   }
   if (*heaps) return dmaheap::HeapsCommand(view);
-  if (*alloc) return dmaheap::AllocCommand(heap, size, hold, alloc_json);
+  if (*alloc) {
+    if (!alloc_for.empty()) {
+      if (alloc_args.size() != 1) {
+        std::fprintf(stderr, "dmaheap alloc: --for takes SIZE alone (the heap is chosen)\n");
+        return 2;
+      }
+      return dmaheap::AllocForCommand(alloc_board, alloc_for, alloc_args[0], !no_cpu_access,
+                                      alloc_json);
+    }
+    if (alloc_args.size() != 2) {
+      std::fprintf(stderr, "dmaheap alloc: the size is required (HEAP SIZE, or --for D1,D2 SIZE)\n");
+      return 2;
+    }
+    if (!alloc_board.empty() || no_cpu_access) {
+      std::fprintf(stderr, "dmaheap alloc: --board and --no-cpu-access go with --for\n");
+      return 2;
+    }
+    return dmaheap::AllocCommand(alloc_args[0], alloc_args[1], hold, alloc_json);
+  }
+  if (*devices) return dmaheap::DevicesCommand(view);
+  if (*attach) {
+    const auto dir = attach_dir == "to-device"     ? dmaheap::DmaDataDirection::kToDevice
+                     : attach_dir == "from-device" ? dmaheap::DmaDataDirection::kFromDevice
+                                                   : dmaheap::DmaDataDirection::kBidirectional;
+    return dmaheap::AttachCommand(attach_board, attach_heap, attach_device, attach_size, dir);
+  }
   if (*bufinfo) return dmaheap::BufinfoCommand(view);
   if (*dump) return dmaheap::DumpCommand(dump_pid, dump_all, dump_buffers, dump_json);
   if (*lsmod) return dmaheap::LsmodCommand(view);
