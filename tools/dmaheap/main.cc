@@ -97,7 +97,10 @@ int main(int argc, char** argv) {
   view.board_given = !view.board.empty();
   using dmaheap::ControlRequest;
   if (*run) {
+    // CLI11 files the "--" that ends run's own options among the remaining arguments (the
+    // command's own arguments are all in `command` then): it is not the command's.
     std::vector<std::string> rest = run->remaining();
+    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
     command.insert(command.end(), rest.begin(), rest.end());
     return dmaheap::RunSupervised(run_options, command);
   }
