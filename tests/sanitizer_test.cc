@@ -158,6 +158,13 @@ TEST(SanitizerTest, RealFaultsStillKillTheProgram) {
   const ProbeRun run = Probe({"--sanitize=sync"}, {"crash"});
   EXPECT_EQ(run.status, 128 + SIGSEGV) << run.out;
   EXPECT_EQ(run.out.find("dmaheap sync sanitizer"), std::string::npos) << run.out;
+  // A SIGSEGV sent with kill() takes its default action too.
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--sanitize=sync", "--", "/bin/sh", "-c",
+                        "kill -SEGV $$"},
+                       {}, &out),
+            128 + SIGSEGV)
+      << out;
 }
 
 // A -static program: no preload shim reaches it; run says so once and runs it unsanitized.
