@@ -17,6 +17,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
@@ -195,10 +196,10 @@ TEST_F(NotificationTest, HeapIoctlsCheckNumberAndArgumentFirst) {
 class ProgramLinkageTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!path_.empty()) ::unlink(path_.c_str());
+    for (const std::string& path : paths_) ::unlink(path.c_str());
   }
   // A file holding a 64-bit ELF header and program headers of these types.
-  const std::string& ElfWith(std::initializer_list<uint32_t> types) {
+  std::string ElfWith(std::initializer_list<uint32_t> types) {
     Elf64_Ehdr eh{};
     std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
     eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -214,15 +215,15 @@ class ProgramLinkageTest : public ::testing::Test {
     }
     return Write(bytes);
   }
-  const std::string& Write(const std::string& bytes) {
+  std::string Write(const std::string& bytes) {
     char tmpl[] = "/tmp/linkage_test.XXXXXX";
     UniqueFd fd(mkstemp(tmpl));
     EXPECT_TRUE(fd.valid());
-    path_ = tmpl;
+    paths_.emplace_back(tmpl);
     EXPECT_EQ(write(fd.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-    return path_;
+    return paths_.back();
   }
-  std::string path_;
+  std::vector<std::string> paths_;  // every file written, removed after the test
 };
 
 TEST_F(ProgramLinkageTest, InterpreterMeansDynamic) {
