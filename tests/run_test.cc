@@ -68,6 +68,23 @@ TEST(RunTest, ExitCodeAndCrashArePassedThroughAndEverythingIsTornDown) {
   EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run"}, {}, &out), 2);
 }
 
+// What follows `--` reaches the command as it was written, nothing added (a stray "--" once
+// did: harmless to most programs, refused by Google Benchmark's flag parser).
+TEST(RunTest, ArgumentsReachTheCommandExactly) {
+  const std::string script = "printf '[%s]' \"$#\" \"$@\"";
+  std::string out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--", "/bin/sh", "-c", script, "sh", "a",
+                        "--flag=1", "--", "b"},
+                       {}, &out),
+            0);
+  EXPECT_NE(out.find("[4][a][--flag=1][--][b]"), std::string::npos) << out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--board", "default", "--sanitize=sync", "--",
+                        "/bin/sh", "-c", script, "sh"},
+                       {}, &out),
+            0);
+  EXPECT_NE(out.find("[0]"), std::string::npos) << out;
+}
+
 TEST(RunTest, TerminatingRunStopsTheCommandAndTheDaemon) {
   int out[2];
   ASSERT_EQ(pipe(out), 0);

@@ -68,6 +68,17 @@ Result<void> SetNameThroughDaemon(const std::string& heap_dir, int buffer_fd,
   return {};
 }
 
+Result<HeapInfo> QueryHeapInfo(const std::string& heap_dir, std::string_view heap) {
+  std::string path = TRY(HeapSocketPath(heap_dir, heap));
+  UniqueFd sock = TRY(ConnectSocket(path));
+  Reply reply = TRY(Call(sock.get(), Op::kHeapInfo, 0, nullptr, 0));
+  if (reply.status != 0) return Errno(reply.status);
+  HeapInfo info{};
+  if (reply.data.size() != sizeof(info)) return Errno(EBADMSG);
+  std::memcpy(&info, reply.data.data(), sizeof(info));
+  return info;
+}
+
 Result<void> DaemonBuffer::CpuAccess(DmaDirection dir, bool end) {
   // Only a buffer a device has mapped has exporter work to do: the daemon marks those with the
   // sticky bit (device_wire.h), so SYNC on every other buffer stays a local no-op.

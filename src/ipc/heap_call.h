@@ -44,6 +44,11 @@ void PatchAllocFd(std::vector<uint8_t>& out, int fd_number);
 Result<void> SetNameThroughDaemon(const std::string& heap_dir, int buffer_fd,
                                   std::string_view name);
 
+// Op::kHeapInfo to heap `heap` of the daemon serving `heap_dir`: the heap's properties.
+// Errors: connect's (ENOENT: no such heap), ENODEV when the daemon broke the connection,
+// EOPNOTSUPP from a daemon that predates the request, EBADMSG for a reply of the wrong size.
+Result<HeapInfo> QueryHeapInfo(const std::string& heap_dir, std::string_view heap);
+
 // A buffer the daemon exported, as a client process (or the supervisor of one) serves its
 // dma-buf ioctls: CPU access goes to the daemon only while a device has the buffer mapped (the
 // exporter then syncs its attachments; the daemon marks such buffers, see device_wire.h), and

@@ -3,8 +3,9 @@
 // Request: RequestHeader + `len` payload bytes; for kHeapIoctl the payload is the in_size bytes
 // of the caller's argument (the client copied them in with the kernel's size rules); for
 // kSetName the buffer fd rides along (SCM_RIGHTS) and the payload is the name without NUL.
-// Reply: ReplyHeader + `len` bytes (the out_size bytes to copy back, or text), and for a
-// successful ALLOC the new buffer fd (SCM_RIGHTS). The sender's credentials travel with every
+// kHeapInfo has no payload and no fd.
+// Reply: ReplyHeader + `len` bytes (the out_size bytes to copy back, a HeapInfo, or text), and
+// for a successful ALLOC the new buffer fd (SCM_RIGHTS). The sender's credentials travel with every
 // message (SCM_CREDENTIALS: the client sets SO_PASSCRED), so a request is attributed to the
 // process that sent it, also after fork.
 //
@@ -26,6 +27,7 @@ enum class Op : uint32_t {
   kSetName = 2,    // heap socket: DMA_BUF_SET_NAME on the attached buffer fd
   kAllocNamed = 3,  // heap socket: DMA_HEAP_IOCTL_ALLOC (the 24-byte argument), then SET_NAME
                     // with the bytes after it (< 32), in one round trip; as kHeapIoctl's reply
+  kHeapInfo = 4,   // heap socket: the heap's properties (a HeapInfo), e.g. whether it is cached
   kSync = 5,        // heap socket: DMA_BUF_IOCTL_SYNC on the attached buffer fd, cmd = the flags
                     // (sent only for a buffer a device has mapped: see device_wire.h)
   kStats = 16,     // control socket: text stats
@@ -58,8 +60,21 @@ struct ReplyHeader {
   uint32_t has_fd;  // 1 when an fd rides along
 };
 
+// The reply to Op::kHeapInfo: the heap's HeapProperties (heap/dma_heap.h) as bits, for clients
+// that cannot reach the heap itself. The preload shim's sync sanitizer asks it: buffers of a heap
+// whose CPU mappings are uncached (write-combined) need no DMA_BUF_IOCTL_SYNC brackets.
+struct HeapInfo {
+  uint32_t flags;     // kHeapInfo* bits below; unknown bits are ignored by readers
+  uint32_t reserved;  // 0
+  uint64_t max_size;  // largest single buffer in bytes; 0 == bounded only by memory
+};
+inline constexpr uint32_t kHeapInfoCached = 1u << 0;      // CPU mappings are cached
+inline constexpr uint32_t kHeapInfoContiguous = 1u << 1;  // one physically contiguous range
+inline constexpr uint32_t kHeapInfoZeroed = 1u << 2;      // new buffers read as zero
+
 static_assert(sizeof(RequestHeader) == 24);
 static_assert(sizeof(ReplyHeader) == 16);
+static_assert(sizeof(HeapInfo) == 16);
 
 // _IOC_SIZE is 14 bits; text replies (stats, bufinfo) may be larger and are capped here.
 inline constexpr size_t kMaxPayload = 16383;

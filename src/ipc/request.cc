@@ -78,9 +78,22 @@ Result<HeapRequest> DecodeHeapRequest(const Request& request) {
       out.sync_flags = request.cmd;
       out.buffer_fd = request.fds[0].get();
       return out;
+    case Op::kHeapInfo:
+      if (!request.fds.empty() || !request.payload.empty()) return Errno(EINVAL);
+      out.kind = HeapRequest::Kind::kInfo;
+      return out;
     default:
       return Errno(EOPNOTSUPP);
   }
+}
+
+HeapInfo EncodeHeapInfo(const HeapProperties& properties) {
+  HeapInfo info{};
+  if (properties.cached) info.flags |= kHeapInfoCached;
+  if (properties.contiguous) info.flags |= kHeapInfoContiguous;
+  if (properties.zeroed_on_alloc) info.flags |= kHeapInfoZeroed;
+  info.max_size = properties.max_size;
+  return info;
 }
 
 Result<void> CheckControlRequest(const Request& request) {

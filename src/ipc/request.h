@@ -14,6 +14,7 @@
 //   argument, or with a name of DMA_BUF_NAME_LEN bytes or more or a NUL in it → EINVAL;
 //   kSetName without exactly one fd → EBADF, a name that long or with a NUL → EINVAL;
 //   kSync without exactly one fd → EBADF, flags the kernel refuses or a payload → EINVAL;
+//   kHeapInfo with an fd or a payload → EINVAL;
 //   an unknown op → EOPNOTSUPP.
 // Fds that arrived with a refused request are closed when the request goes.
 #ifndef DMAHEAP_SRC_IPC_REQUEST_H
@@ -29,6 +30,7 @@
 
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
+#include "heap/dma_heap.h"
 #include "ipc/protocol.h"
 
 namespace dmaheap {
@@ -56,7 +58,7 @@ Result<Request> DecodeRequest(RawRequest raw);
 
 // What a heap socket is asked, decoded.
 struct HeapRequest {
-  enum class Kind { kIoctl, kSetName, kSync } kind = Kind::kIoctl;
+  enum class Kind { kIoctl, kSetName, kInfo, kSync } kind = Kind::kIoctl;
   unsigned int cmd = 0;          // kIoctl: the ioctl number (ALLOC for kAllocNamed)
   std::span<const uint8_t> arg;  // kIoctl: the argument's in_size bytes
   std::string_view name;         // kAllocNamed / kSetName: the name, without NUL
@@ -64,6 +66,9 @@ struct HeapRequest {
   uint64_t sync_flags = 0;       // kSync: valid DMA_BUF_SYNC_* flags
 };
 Result<HeapRequest> DecodeHeapRequest(const Request& request);
+
+// The answer to kHeapInfo: `properties` as the wire carries them.
+HeapInfo EncodeHeapInfo(const HeapProperties& properties);
 
 // The control socket's rules: only root, no fds, a known op.
 Result<void> CheckControlRequest(const Request& request);

@@ -269,6 +269,34 @@ TEST(DecodeHeapRequestTest, SyncCarriesOneBufferAndValidFlags) {
   EXPECT_EQ(HeapErrno(Op::kSync, "x", 1, DMA_BUF_SYNC_READ), EINVAL) << "a payload";
 }
 
+TEST(DecodeHeapRequestTest, HeapInfoTakesNothing) {
+  Request request = Decoded(Op::kHeapInfo, "");
+  Result<HeapRequest> r = DecodeHeapRequest(request);
+  ASSERT_TRUE(r.ok()) << strerror(r.error());
+  EXPECT_EQ(r->kind, HeapRequest::Kind::kInfo);
+  EXPECT_TRUE(r->name.empty());
+  EXPECT_EQ(r->buffer_fd, -1);
+  EXPECT_EQ(HeapErrno(Op::kHeapInfo, "", 1), EINVAL);  // and the fd is closed (HeapErrno checks)
+  EXPECT_EQ(HeapErrno(Op::kHeapInfo, "x"), EINVAL);
+}
+
+// The properties travel as bits; a heap whose CPU mappings are uncached (write-combined) is
+// told apart from a cached one, which is what the sync sanitizer asks.
+TEST(EncodeHeapInfoTest, PropertiesBecomeBits) {
+  const HeapInfo system = EncodeHeapInfo(HeapProperties{});
+  EXPECT_EQ(system.flags, kHeapInfoCached | kHeapInfoZeroed);
+  EXPECT_EQ(system.reserved, 0u);
+  EXPECT_EQ(system.max_size, 0u);
+  HeapProperties uncached_contiguous;
+  uncached_contiguous.cached = false;
+  uncached_contiguous.contiguous = true;
+  uncached_contiguous.zeroed_on_alloc = false;
+  uncached_contiguous.max_size = 64 << 20;
+  const HeapInfo info = EncodeHeapInfo(uncached_contiguous);
+  EXPECT_EQ(info.flags, kHeapInfoContiguous);
+  EXPECT_EQ(info.max_size, uint64_t{64} << 20);
+}
+
 TEST(DecodeHeapRequestTest, ControlAndUnknownOpsAreEopnotsupp) {
   for (uint32_t op :
        {0u, 6u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 32u, 33u, 35u, 0xffffffffu}) {
@@ -314,7 +342,7 @@ TEST(CheckControlRequestTest, FdsAreEinval) {
 }
 
 TEST(CheckControlRequestTest, HeapAndUnknownOpsAreEopnotsupp) {
-  for (uint32_t op : {0u, 1u, 2u, 3u, 15u, 25u, 0xffffffffu}) {
+  for (uint32_t op : {0u, 1u, 2u, 3u, 4u, 15u, 25u, 0xffffffffu}) {
     SCOPED_TRACE(op);
     EXPECT_EQ(CheckControlRequest(Decoded(static_cast<Op>(op), "")).error(), EOPNOTSUPP);
   }

@@ -11,6 +11,9 @@
 //   charged to this process), and the bytes are copied back.
 // - ioctl on a buffer fd answers DMA_BUF_IOCTL_SYNC, SET_NAME_A/B, EXPORT/IMPORT_SYNC_FILE with
 //   the kernel's validation; mmap/read/write/lseek/fallocate/ftruncate answer as a dma-buf does.
+// - DMAHEAP_SANITIZE=sync: the sync sanitizer (sanitizer.h) tracks buffer mappings (mmap,
+//   munmap, mprotect, mremap), reports CPU access outside SYNC brackets, keeps its SIGSEGV
+//   handler first (sigaction, signal) and decides the exit status (_exit, and its destructor).
 //
 // Which fds are ours: a table indexed by fd number holds the inode of each heap and buffer fd
 // this process opened or received. A call on any other fd costs one table load, no syscall. A
@@ -23,6 +26,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -37,6 +41,7 @@
 
 #include "dmabuf/dma_buf_rules.h"
 #include "preload/fd_table.h"
+#include "preload/sanitizer.h"
 #include "preload/shim.h"
 
 #define DMAHEAP_EXPORT extern "C" __attribute__((visibility("default")))
@@ -192,6 +197,7 @@ DMAHEAP_EXPORT int dup3(int fd, int nfd, int flags) {
 
 DMAHEAP_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   REAL(mmap);
+  bool buffer = false;
   if (fd >= 0 && KindOf(fd) == Kind::kBuffer) {
     const off_t size = BufferSize(fd);
     if (size >= 0) {
@@ -202,13 +208,74 @@ DMAHEAP_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, o
         errno = EINVAL;
         return MAP_FAILED;
       }
+      buffer = true;
     }
   }
+  if (sanitizer::Enabled()) return sanitizer::Map(real, addr, len, prot, flags, fd, off, buffer);
   return real(addr, len, prot, flags, fd, off);
 }
 DMAHEAP_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   return mmap(addr, len, prot, flags, fd, off);
 }
+
+// The sync sanitizer (sanitizer.h) keeps its table of buffer mappings through these; without it
+// they are libc's.
+DMAHEAP_EXPORT int munmap(void* addr, size_t len) {
+  REAL(munmap);
+  if (sanitizer::Enabled()) return sanitizer::Unmap(real, addr, len);
+  return real(addr, len);
+}
+
+DMAHEAP_EXPORT int mprotect(void* addr, size_t len, int prot) {
+  REAL(mprotect);
+  if (sanitizer::Enabled()) return sanitizer::Protect(real, addr, len, prot);
+  return real(addr, len, prot);
+}
+
+DMAHEAP_EXPORT void* mremap(void* old_addr, size_t old_size, size_t new_size, int flags, ...) {
+  REAL(mremap);
+  void* new_addr = nullptr;
+  if ((flags & MREMAP_FIXED) != 0) {
+    va_list ap;
+    va_start(ap, flags);
+    new_addr = va_arg(ap, void*);
+    va_end(ap);
+  }
+  if (sanitizer::Enabled())
+    return sanitizer::Remap(real, old_addr, old_size, new_size, flags, new_addr);
+  return real(old_addr, old_size, new_size, flags, new_addr);
+}
+
+// The sanitizer's SIGSEGV handler stays installed; the program's is kept to chain to.
+DMAHEAP_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  REAL(sigaction);
+  if (sig == SIGSEGV && sanitizer::Enabled()) return sanitizer::SegvAction(act, old);
+  return real(sig, act, old);
+}
+
+DMAHEAP_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+  REAL(signal);
+  if (sig != SIGSEGV || !sanitizer::Enabled()) return real(sig, handler);
+  struct sigaction act {};
+  struct sigaction old {};
+  act.sa_handler = handler;
+  act.sa_flags = SA_RESTART;  // signal()'s BSD semantics
+  if (handler == SIG_ERR) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  sanitizer::SegvAction(&act, &old);
+  return old.sa_handler;
+}
+
+// Exiting: a sanitized process that made unbracketed accesses exits with the sanitizer's status.
+// (exit() reaches the same check through the shim's destructor.)
+DMAHEAP_EXPORT void _exit(int status) {
+  static const auto real = Next<void (*)(int)>("_exit");
+  real(sanitizer::Enabled() ? sanitizer::ExitStatus(status) : status);
+  __builtin_unreachable();
+}
+DMAHEAP_EXPORT void _Exit(int status) { _exit(status); }
 
 DMAHEAP_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
   REAL(fallocate);

@@ -23,6 +23,8 @@
 #include "ipc/transport.h"
 #include "platform/fd_info.h"
 #include "platform/ioctl_arg.h"
+#include "preload/sanitizer.h"
+#include "preload/sanitizer_rules.h"
 
 namespace dmaheap::preload {
 
@@ -103,13 +105,26 @@ Result<void> ReconnectLocked(int fd, HeapFd& heap) {
 }
 
 // A buffer fd of this process, served with the dma-buf core's rules; its name goes to the daemon.
+// The sync sanitizer sees every SYNC and name the shim accepts.
 class ShimBuffer final : public DaemonBuffer {
  public:
-  explicit ShimBuffer(int fd) : DaemonBuffer(St().heap_dir, fd) {}
+  explicit ShimBuffer(int fd) : DaemonBuffer(St().heap_dir, fd), fd_(fd) {}
+  Result<void> CpuAccess(DmaDirection dir, bool end) override {
+    TRY(DaemonBuffer::CpuAccess(dir, end));
+    if (sanitizer::Enabled()) sanitizer::Synced(fd_, sanitizer::SyncFlags(dir, end));
+    return {};
+  }
+  Result<void> SetName(std::string name) override {
+    const std::string copy = sanitizer::Enabled() ? name : std::string();
+    TRY(DaemonBuffer::SetName(std::move(name)));
+    if (sanitizer::Enabled()) sanitizer::Named(fd_, copy);
+    return {};
+  }
   FdInstaller& installer() override { return installer_; }
   bool IsSyncFile(int fd) override { return IsSignalledSyncFile(fd); }
 
  private:
+  const int fd_;
   SelfFdInstaller installer_;
 };
 
@@ -291,7 +306,9 @@ void ClassifyInherited() {
 
 struct Init {
   Init() {
-    if (Active()) ClassifyInherited();
+    if (!Active()) return;
+    ClassifyInherited();
+    sanitizer::Init();
   }
 } g_init_on_load;
 

@@ -225,6 +225,10 @@ bool Server::ServeHeap(Client& client, Request& request) {
     request.fds.clear();
     return SendReply(fd, buf != nullptr ? 0 : ENOTTY, nullptr, 0);
   }
+  if (decoded->kind == HeapRequest::Kind::kInfo) {
+    const HeapInfo info = EncodeHeapInfo(client.heap->properties());
+    return SendReply(fd, 0, &info, sizeof(info));
+  }
   AllocRequest alloc;
   alloc.heap = client.heap;
   alloc.owner = Owner{request.cred.pid, request.cred.uid, request.cred.gid};

@@ -1,6 +1,7 @@
 // `dmaheap run` (run.h): a private daemon, CMD under the preload shim and the seccomp supervisor.
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -48,12 +49,72 @@ bool WaitReady(int notify_fd, pid_t pid) {
   return false;
 }
 
+// The file execvp would run for `command`, or empty.
+std::string ResolveProgram(const std::string& command) {
+  if (command.find('/') != std::string::npos) return command;
+  const char* path = ::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";
+  size_t begin = 0;
+  for (;;) {
+    const size_t end = dirs.find(':', begin);
+    std::string dir = dirs.substr(begin, end == std::string::npos ? end : end - begin);
+    std::string file = (dir.empty() ? std::string(".") : dir) + "/" + command;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(file.c_str(), X_OK) == 0)
+      return file;
+    if (end == std::string::npos) return {};
+    begin = end + 1;
+  }
+}
+
+// Whether the ELF file behind `fd` (of class Ehdr/Phdr) has a PT_INTERP program header.
+template <typename Ehdr, typename Phdr>
+Linkage ElfLinkage(int fd) {
+  Ehdr eh{};
+  if (::pread(fd, &eh, sizeof(eh), 0) != static_cast<ssize_t>(sizeof(eh)) ||
+      eh.e_phentsize != sizeof(Phdr)) {
+    return Linkage::kUnknown;
+  }
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Phdr ph{};
+    const off_t at = static_cast<off_t>(eh.e_phoff + i * sizeof(Phdr));
+    if (::pread(fd, &ph, sizeof(ph), at) != static_cast<ssize_t>(sizeof(ph)))
+      return Linkage::kUnknown;
+    if (ph.p_type == PT_INTERP) return Linkage::kDynamic;
+  }
+  return Linkage::kStatic;
+}
+
 }  // namespace
 
-int RunSupervised(const std::string& board, std::vector<std::string> command) {
+Linkage ProgramLinkage(const std::string& command) {
+  const std::string file = ResolveProgram(command);
+  if (file.empty()) return Linkage::kUnknown;
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  unsigned char ident[EI_NIDENT] = {};
+  if (!fd || ::pread(fd.get(), ident, sizeof(ident), 0) != EI_NIDENT ||
+      std::memcmp(ident, ELFMAG, SELFMAG) != 0) {
+    return Linkage::kUnknown;
+  }
+  if (ident[EI_CLASS] == ELFCLASS64) return ElfLinkage<Elf64_Ehdr, Elf64_Phdr>(fd.get());
+  if (ident[EI_CLASS] == ELFCLASS32) return ElfLinkage<Elf32_Ehdr, Elf32_Phdr>(fd.get());
+  return Linkage::kUnknown;
+}
+
+int RunSupervised(const RunOptions& options, std::vector<std::string> command) {
   if (command.empty()) {
     std::fprintf(stderr, "dmaheap run: no command (dmaheap run [--board B] -- CMD ARGS...)\n");
     return 2;
+  }
+  const std::string& board = options.board;
+  bool sanitize = !options.sanitize.empty();
+  if (sanitize && ProgramLinkage(command[0]) == Linkage::kStatic) {
+    std::fprintf(stderr,
+                 "dmaheap run: %s is statically linked: it runs without the sync sanitizer (it "
+                 "needs the preload shim; the seccomp supervisor sees system calls, not memory "
+                 "accesses)\n",
+                 command[0].c_str());
+    sanitize = false;
   }
   // A short private directory: socket paths must fit 108 bytes.
   char tmpl[] = "/tmp/dh.XXXXXX";
@@ -116,6 +177,7 @@ int RunSupervised(const std::string& board, std::vector<std::string> command) {
     if (const char* old = ::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
       preload += std::string(":") + old;
     ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    if (sanitize) ::setenv("DMAHEAP_SANITIZE", options.sanitize.c_str(), 1);
     Result<int> filter = InstallSupervisedFilter();
     if (!filter.ok()) {
       std::fprintf(stderr, "dmaheap run: seccomp filter: %s\n", std::strerror(filter.error()));

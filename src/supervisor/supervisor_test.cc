@@ -4,6 +4,8 @@
 
 #include "supervisor/supervisor.h"
 
+#include <elf.h>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <seccomp.h>
@@ -15,10 +17,12 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "dmaheap/unique_fd.h"
+#include "supervisor/run.h"
 
 namespace dmaheap {
 namespace {
@@ -186,6 +190,60 @@ TEST_F(NotificationTest, HeapIoctlsCheckNumberAndArgumentFirst) {
   dma_heap_allocation_data data{4096, 0, O_RDWR | O_CLOEXEC, 0};
   EXPECT_EQ(ioctl_on_heap(_IOWR('H', 1, dma_heap_allocation_data), &data), -EINVAL);
   EXPECT_EQ(ioctl_on_heap(DMA_HEAP_IOCTL_ALLOC, nullptr), -EFAULT);
+}
+
+// `dmaheap run --sanitize` tells a static program (no PT_INTERP) from a dynamic one.
+class ProgramLinkageTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (const std::string& path : paths_) ::unlink(path.c_str());
+  }
+  // A file holding a 64-bit ELF header and program headers of these types.
+  std::string ElfWith(std::initializer_list<uint32_t> types) {
+    Elf64_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_type = ET_EXEC;
+    eh.e_phoff = sizeof(eh);
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = static_cast<Elf64_Half>(types.size());
+    std::string bytes(reinterpret_cast<const char*>(&eh), sizeof(eh));
+    for (uint32_t type : types) {
+      Elf64_Phdr ph{};
+      ph.p_type = type;
+      bytes.append(reinterpret_cast<const char*>(&ph), sizeof(ph));
+    }
+    return Write(bytes);
+  }
+  std::string Write(const std::string& bytes) {
+    char tmpl[] = "/tmp/linkage_test.XXXXXX";
+    UniqueFd fd(mkstemp(tmpl));
+    EXPECT_TRUE(fd.valid());
+    paths_.emplace_back(tmpl);
+    EXPECT_EQ(write(fd.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    return paths_.back();
+  }
+  std::vector<std::string> paths_;  // every file written, removed after the test
+};
+
+TEST_F(ProgramLinkageTest, InterpreterMeansDynamic) {
+  EXPECT_EQ(ProgramLinkage(ElfWith({PT_PHDR, PT_INTERP, PT_LOAD})), Linkage::kDynamic);
+}
+
+TEST_F(ProgramLinkageTest, NoInterpreterMeansStatic) {
+  EXPECT_EQ(ProgramLinkage(ElfWith({PT_LOAD, PT_LOAD, PT_TLS})), Linkage::kStatic);
+}
+
+TEST_F(ProgramLinkageTest, ScriptsAndUnreadableFilesAreUnknown) {
+  EXPECT_EQ(ProgramLinkage(Write("#!/bin/sh\nexit 0\n")), Linkage::kUnknown);
+  EXPECT_EQ(ProgramLinkage(Write(std::string(ELFMAG) + "short")), Linkage::kUnknown);
+  EXPECT_EQ(ProgramLinkage("/nonexistent/program"), Linkage::kUnknown);
+  EXPECT_EQ(ProgramLinkage("no-such-program-on-path-at-all"), Linkage::kUnknown);
+}
+
+TEST_F(ProgramLinkageTest, RealProgramsByPathAndOnPath) {
+  EXPECT_EQ(ProgramLinkage("/proc/self/exe"), Linkage::kDynamic) << "this test is dynamic";
+  EXPECT_EQ(ProgramLinkage("sh"), Linkage::kDynamic) << "found on $PATH as execvp finds it";
 }
 
 }  // namespace

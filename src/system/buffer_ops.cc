@@ -71,6 +71,11 @@ int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept {
     return -DmaBufIoctl(nr, user, local);
   }
   if (!sys::BufferHeapOfFd(fd, nullptr)) return -ENOTTY;
+  // A buffer exported elsewhere is asked as a program would ask it, with ioctl(2): in a process
+  // under the preload shim, the shim answers (and its sync sanitizer sees the bracket, its
+  // daemon sets the name); elsewhere the kernel answers ENOTTY for a memfd and the rules run
+  // here.
+  if (int rc = ::ioctl(fd, cmd, arg); rc >= 0 || errno != ENOTTY) return rc < 0 ? -errno : rc;
   ForeignBuffer foreign;
   return -DmaBufIoctl(nr, user, foreign);
 }

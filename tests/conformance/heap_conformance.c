@@ -72,16 +72,24 @@ static void test_heap(const char *name) {
     uint8_t *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     check(p != MAP_FAILED, name, "mmap RW shared", p == MAP_FAILED ? -errno : 0, 0);
     if (p != MAP_FAILED) {
+      /* Every CPU access is bracketed, as non-coherent hardware needs (the kselftest brackets
+       * its reads too): `dmaheap run --sanitize=sync` holds this program to it. */
       int zero = 1;
+      sync_flags(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
       for (int i = 0; i < 1 << 20; ++i) zero &= p[i] == 0;
+      sync_flags(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
       check(zero, name, "new buffer reads zero", 0, 0);
       expect_errno(name, "SYNC START|RW", sync_flags(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), 0);
       memset(p, 0xff, 1 << 20);
       expect_errno(name, "SYNC END|RW", sync_flags(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW), 0);
-      /* dup + close the original: the dup maps the same memory; a mapping outlives every fd. */
+      /* dup + close the original: the dup maps the same memory; a mapping outlives every fd.
+       * The READ bracket is opened on the dup and stays open past its close: a process left
+       * without an fd cannot END it, and needs not (the kernel never pairs SYNCs, and no device
+       * can reach the buffer through this process any more). */
       int d = dup(fd);
       close(fd);
       uint8_t *q = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d, 0);
+      sync_flags(d, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
       check(q != MAP_FAILED && q[0] == 0xff, name, "dup maps the same memory", 0, 0);
       if (q != MAP_FAILED) munmap(q, 4096);
       close(d);
@@ -110,7 +118,9 @@ static void test_heap(const char *name) {
     if (fds[i] < 0) { ok_alloc = 0; continue; }
     uint8_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
     if (m == MAP_FAILED) { ok_alloc = 0; continue; }
+    sync_flags(fds[i], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
     for (int j = 0; j < 4096; ++j) all_zero &= m[j] == 0;
+    sync_flags(fds[i], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
     munmap(m, 4096);
   }
   for (int i = 0; i < 32; ++i) if (fds[i] >= 0) close(fds[i]);

@@ -1,5 +1,6 @@
 // dmaheap: the command-line tool.
-//   dmaheap run [--board B] -- CMD ARGS...   run CMD against a private daemon (shim + seccomp)
+//   dmaheap run [--board B] [--sanitize=sync[:continue]] -- CMD ARGS...   run CMD against a
+//                                             private daemon (shim + seccomp)
 //   dmaheap heaps | alloc HEAP SIZE [--hold]  the heaps (kernel, daemon or embedded), one buffer
 //   dmaheap bufinfo | dump [-a|-b] [PID]      buffers: the exporter's view, the holders' view
 //   dmaheap lsmod | modinfo NAME | cma         the daemon's (else a freshly booted board's)
@@ -32,10 +33,15 @@ int main(int argc, char** argv) {
     }
   };
 
-  std::string board = "default";
+  dmaheap::RunOptions run_options;
   std::vector<std::string> command;
   CLI::App* run = app.add_subcommand("run", "run a command against a private daemon");
-  run->add_option("--board", board, "board of the private daemon");
+  run->add_option("--board", run_options.board, "board of the private daemon");
+  // The values DMAHEAP_SANITIZE takes (the shim's sanitizer_rules.h ParseOptions).
+  run->add_option("--sanitize", run_options.sanitize,
+                  "sync: report CPU access to buffer mappings outside DMA_BUF_IOCTL_SYNC "
+                  "brackets, exit 23 if any (sync:continue keeps CMD's exit status)")
+      ->check(CLI::IsMember({"sync", "sync:continue"}));
   run->add_option("command", command, "the command and its arguments (after --)");
   run->prefix_command();
 
@@ -109,9 +115,12 @@ int main(int argc, char** argv) {
   view.board_given = !view.board.empty();
   using dmaheap::ControlRequest;
   if (*run) {
+    // CLI11 files the "--" that ends run's own options among the remaining arguments (the
+    // command's own arguments are all in `command` then): it is not the command's.
     std::vector<std::string> rest = run->remaining();
+    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
     command.insert(command.end(), rest.begin(), rest.end());
-    return dmaheap::RunSupervised(board, command);
+    return dmaheap::RunSupervised(run_options, command);
   }
   if (*heaps) return dmaheap::HeapsCommand(view);
   if (*alloc) {
