@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,28 @@ class Child {
 
  private:
   pid_t pid_ = -1;
+};
+
+// Sets environment variables for one scope; restores them after.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(std::initializer_list<std::pair<std::string, const char*>> vars) {
+    for (auto& [k, v] : vars) {
+      const char* old = getenv(k.c_str());
+      saved_.emplace_back(k, old != nullptr ? std::optional<std::string>(old) : std::nullopt);
+      if (v != nullptr) setenv(k.c_str(), v, 1); else unsetenv(k.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  ~ScopedEnv() {
+    for (auto& [k, v] : saved_) {
+      if (v) setenv(k.c_str(), v->c_str(), 1); else unsetenv(k.c_str());
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
 }  // namespace dmaheap::testing_util

@@ -253,7 +253,7 @@ TEST(ToolTest, BufinfoLsmodAndCmaAsTextAndJson) {
             std::string::npos)
       << out;
   ASSERT_EQ(RunProgram({kTool, "cma", "--json"}, d.Env(), &out), 0);
-  EXPECT_EQ(out, "{\"areas\": [{\"name\": \"linux,cma\", \"base_pfn\": 1277952, \"count\": 32768, "
+  EXPECT_EQ(out, "{\"areas\": [{\"name\": \"linux,cma\", \"base_pfn\": 1015808, \"count\": 32768, "
                  "\"order_per_bit\": 0, \"used\": 2048, \"maxchunk\": 30720, \"map\": \"####" +
                      std::string(60, '.') + "\"}]}\n");
   ASSERT_EQ(RunProgram({kTool, "modinfo", "cma_heap"}, d.Env(), &out), 0);

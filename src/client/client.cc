@@ -18,6 +18,7 @@
 #include "base/check.h"
 #include "ipc/device_call.h"
 #include "ipc/heap_call.h"
+#include "system/foreign_buffer.h"
 #include "ipc/transport.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
@@ -100,7 +101,9 @@ class KernelClient final : public Client {
 // A running dmaheapd: one connection per heap, one request at a time on each.
 class DaemonClient final : public Client {
  public:
-  explicit DaemonClient(std::string dir) : dir_(std::move(dir)), thp_(sys::ReadShmemThp()) {}
+  // The device socket's path is fixed now, from the environment the client was opened in.
+  explicit DaemonClient(std::string dir)
+      : dir_(std::move(dir)), device_path_(DevicePath(dir_)), thp_(sys::ReadShmemThp()) {}
 
   Backend backend() const override { return Backend::kDaemon; }
   std::vector<std::string> HeapNames() override { return ListDir(dir_, true); }
@@ -211,14 +214,18 @@ class DaemonClient final : public Client {
   // made through it live as long as this client.
   Result<DeviceConnection*> Devices_() {
     std::lock_guard lock(mu_);
-    if (devices_ == nullptr) {
-      const std::string path = TRY(DeviceSocketPath());
-      devices_ = TRY(DeviceConnection::Open(path));
-    }
+    if (devices_ == nullptr) devices_ = TRY(DeviceConnection::Open(device_path_));
     return devices_.get();
   }
 
+  // $DMAHEAP_DEVICES, else beside the heap directory (paths.h).
+  static std::string DevicePath(const std::string& dir) {
+    const char* env = std::getenv("DMAHEAP_DEVICES");
+    return env != nullptr && *env != '\0' ? env : dir + ".dev";
+  }
+
   const std::string dir_;
+  const std::string device_path_;
   const sys::ShmemThp thp_;
   std::mutex mu_;
   std::unique_ptr<DeviceConnection> devices_;  // guarded by mu_ (its calls lock themselves)
@@ -293,6 +300,23 @@ const char* BackendName(Backend backend) {
   }
   return "?";
 }
+
+namespace {
+
+// A foreign buffer's CPU access (system/foreign_buffer.h): to the daemon serving this process's
+// heap directory, when a device there has it mapped.
+Result<void> DaemonCpuAccess(int fd, DmaDirection dir, bool end) {
+  Result<std::string> dir_path = HeapDirPath();
+  if (!dir_path.ok()) return {};
+  return CpuAccessThroughDaemon(*dir_path, fd, dir, end);
+}
+
+[[maybe_unused]] const bool g_foreign_installed = [] {
+  SetForeignCpuAccess(DaemonCpuAccess);
+  return true;
+}();
+
+}  // namespace
 
 Client::~Client() = default;
 

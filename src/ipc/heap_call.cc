@@ -80,13 +80,18 @@ Result<HeapInfo> QueryHeapInfo(const std::string& heap_dir, std::string_view hea
 }
 
 Result<void> DaemonBuffer::CpuAccess(DmaDirection dir, bool end) {
+  return CpuAccessThroughDaemon(heap_dir_, buffer_fd_, dir, end);
+}
+
+Result<void> CpuAccessThroughDaemon(const std::string& heap_dir, int buffer_fd, DmaDirection dir,
+                                    bool end) {
   // Only a buffer a device has mapped has exporter work to do: the daemon marks those with the
   // sticky bit (device_wire.h), so SYNC on every other buffer stays a local no-op.
   struct stat st {};
-  if (::fstat(buffer_fd_, &st) != 0 || (st.st_mode & S_ISVTX) == 0) return {};
+  if (::fstat(buffer_fd, &st) != 0 || (st.st_mode & S_ISVTX) == 0) return {};
   std::string heap;
-  if (!sys::BufferHeapOfFd(buffer_fd_, &heap)) return {};
-  Result<std::string> path = HeapSocketPath(heap_dir_, heap);
+  if (!sys::BufferHeapOfFd(buffer_fd, &heap)) return {};
+  Result<std::string> path = HeapSocketPath(heap_dir, heap);
   if (!path.ok()) return Errno(ENODEV);
   Result<UniqueFd> sock = ConnectSocket(*path);
   if (!sock.ok()) return Errno(ENODEV);
@@ -94,7 +99,7 @@ Result<void> DaemonBuffer::CpuAccess(DmaDirection dir, bool end) {
   flags |= dir == DmaDirection::kFromDevice ? DMA_BUF_SYNC_READ
            : dir == DmaDirection::kToDevice ? DMA_BUF_SYNC_WRITE
                                             : DMA_BUF_SYNC_RW;
-  Result<Reply> reply = Call(sock->get(), Op::kSync, flags, nullptr, 0, buffer_fd_);
+  Result<Reply> reply = Call(sock->get(), Op::kSync, flags, nullptr, 0, buffer_fd);
   if (!reply.ok()) return Errno(ENODEV);
   if (reply->status != 0) return Errno(reply->status);
   return {};

@@ -49,6 +49,11 @@ Result<void> SetNameThroughDaemon(const std::string& heap_dir, int buffer_fd,
 // EOPNOTSUPP from a daemon that predates the request, EBADMSG for a reply of the wrong size.
 Result<HeapInfo> QueryHeapInfo(const std::string& heap_dir, std::string_view heap);
 
+// DMA_BUF_IOCTL_SYNC's CPU access for a daemon buffer: sent to the daemon serving `heap_dir`
+// when a device has the buffer mapped (the sticky bit, device_wire.h); else nothing to do.
+Result<void> CpuAccessThroughDaemon(const std::string& heap_dir, int buffer_fd, DmaDirection dir,
+                                    bool end);
+
 // A buffer the daemon exported, as a client process (or the supervisor of one) serves its
 // dma-buf ioctls: CPU access goes to the daemon only while a device has the buffer mapped (the
 // exporter then syncs its attachments; the daemon marks such buffers, see device_wire.h), and

@@ -106,9 +106,11 @@ Result<void> CBufferOps::MapDmaBuf(DmaBufAttachment& attachment, DmaDirection di
 }
 
 void CBufferOps::UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir) {
+  // The core's default unmaps what the core's default mapped; a module's map is its own.
+  if (ops_->map_dma_buf == nullptr) return DmaBufOps::UnmapDmaBuf(attachment, dir);
   if (ops_->unmap_dma_buf != nullptr)
     ops_->unmap_dma_buf(priv_, CAttachment(attachment), CDirection(dir));
-  DmaBufOps::UnmapDmaBuf(attachment, dir);
+  attachment.table.clear();
 }
 
 }  // namespace dmaheap

@@ -16,6 +16,7 @@
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "platform/fd_info.h"
 #include "platform/sys.h"
+#include "system/foreign_buffer.h"
 #include "system/system_core.h"
 
 namespace dmaheap {
@@ -42,18 +43,26 @@ class LocalBuffer final : public DmaBufIoctlTarget {
 // inherited by a forked child, whose copy of the System is dead). CPU access needs no exporter
 // work without mapped device attachments, and this process can have none; the name lives with
 // the exporter, out of reach: ENODEV.
+ForeignCpuAccess g_foreign_cpu_access = nullptr;
+
 class ForeignBuffer final : public DmaBufIoctlTarget {
  public:
-  Result<void> CpuAccess(DmaDirection /*dir*/, bool /*end*/) override { return {}; }
+  explicit ForeignBuffer(int fd) : fd_(fd) {}
+  Result<void> CpuAccess(DmaDirection dir, bool end) override {
+    return g_foreign_cpu_access != nullptr ? g_foreign_cpu_access(fd_, dir, end) : Result<void>{};
+  }
   Result<void> SetName(std::string /*name*/) override { return Errno(ENODEV); }
   FdInstaller& installer() override { return installer_; }
   bool IsSyncFile(int fd) override { return IsSignalledSyncFile(fd); }
 
  private:
+  const int fd_;
   SelfFdInstaller installer_;
 };
 
 }  // namespace
+
+void SetForeignCpuAccess(ForeignCpuAccess handler) { g_foreign_cpu_access = handler; }
 
 int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept {
   Result<struct stat> st = sys::Fstat(fd);
@@ -76,7 +85,7 @@ int BufferIoctl(int fd, unsigned long cmd, void* arg) noexcept {
   // daemon sets the name); elsewhere the kernel answers ENOTTY for a memfd and the rules run
   // here.
   if (int rc = ::ioctl(fd, cmd, arg); rc >= 0 || errno != ENOTTY) return rc < 0 ? -errno : rc;
-  ForeignBuffer foreign;
+  ForeignBuffer foreign(fd);
   return -DmaBufIoctl(nr, user, foreign);
 }
 
