@@ -109,3 +109,95 @@ TEST(ToolBoardTest, CmaShowsABootedBoardOrTheDaemonsAreas) {
 
 }  // namespace
 }  // namespace dmaheap
+
+namespace dmaheap {
+namespace {
+
+// The showcases, as a person types them: a board booted in the tool.
+TEST(ToolBoardDevicesTest, AttachPrintsSegmentsOrTheKernelsErrno) {
+  std::string out;
+  EXPECT_EQ(RunProgram({kTool, "attach", "--board", "hikey960", "--heap", "system", "--device",
+                        "dpe@e8600000", "8M"},
+                       {}, &out),
+            1);
+  EXPECT_EQ(out,
+            "EINVAL: dpe@e8600000 has no IOMMU and its driver imports only DMA-contiguous buffers "
+            "(GEM DMA helpers): a system buffer maps as scattered pages\n");
+  ASSERT_EQ(RunProgram({kTool, "attach", "--board", "hikey960", "--heap", "default_cma_region",
+                        "--device", "dpe@e8600000", "8M"},
+                       {}, &out),
+            0)
+      << out;
+  // The default CMA region is placed top-down below 4 GiB ending at RAM's end (0xc0000000);
+  // the first 8 MiB buffer is the area's lowest aligned range.
+  EXPECT_EQ(out, "0xb8000000 8388608\n");
+  ASSERT_EQ(RunProgram({kTool, "attach", "--board", "db845c", "--heap", "system", "--device",
+                        "video-codec@aa00000", "--dir", "to-device", "8M"},
+                       {}, &out),
+            0)
+      << out;
+  EXPECT_EQ(out, "0xdf800000 8388608\n");
+  EXPECT_EQ(RunProgram({kTool, "attach", "--board", "db845c", "--heap", "system", "--device",
+                        "gpu", "4K"},
+                       {}, &out),
+            1);
+  EXPECT_EQ(out, "ENODEV: no device 'gpu' (devices: display-subsystem@ae00000 "
+                 "video-codec@aa00000)\n");
+  EXPECT_EQ(RunProgram({kTool, "attach", "--heap", "system", "--device", "x", "--dir", "up", "4K"},
+                       {}, &out),
+            2)
+      << "usage: " << out;
+}
+
+TEST(ToolBoardDevicesTest, AllocForSaysWhichHeapAndWhy) {
+  std::string out;
+  ASSERT_EQ(RunProgram({kTool, "alloc", "--board", "hikey960", "--for", "dpe@e8600000", "8M"},
+                       {}, &out),
+            0)
+      << out;
+  EXPECT_EQ(out.rfind("heap: default_cma_region\n", 0), 0u) << out;
+  EXPECT_NE(out.find("dpe@e8600000 has no IOMMU and imports only DMA-contiguous buffers (GEM "
+                     "DMA helpers); system buffers are scattered pages"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(RunProgram({kTool, "alloc", "--board", "db845c", "--for",
+                        "display-subsystem@ae00000,video-codec@aa00000", "8M"},
+                       {}, &out),
+            0)
+      << out;
+  EXPECT_EQ(out.rfind("heap: system\nsystem: every device maps its buffers", 0), 0u) << out;
+  EXPECT_EQ(RunProgram({kTool, "alloc", "--board", "db845c", "--for", "nosuch", "8M"}, {}, &out), 1);
+  EXPECT_EQ(out, "ENODEV: no device 'nosuch' (devices: display-subsystem@ae00000 "
+                 "video-codec@aa00000)\n");
+  EXPECT_EQ(RunProgram({kTool, "alloc", "--board", "db845c", "system", "8M"}, {}, &out), 2);
+}
+
+TEST(ToolBoardDevicesTest, DevicesAsTextAndJson) {
+  std::string out;
+  ASSERT_EQ(RunProgram({kTool, "devices", "--board", "db845c"}, {}, &out), 0) << out;
+  EXPECT_NE(out.find("video-codec@aa00000\n  iommu:        iommu@15000000, 32-bit IOVA space "
+                     "(one range per mapping)\n  dma limit:    0xdfffffff\n"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(RunProgram({kTool, "devices", "--board", "hikey960", "--json"}, {}, &out), 0) << out;
+  EXPECT_EQ(out.rfind("[\n  {\"name\": \"dpe@e8600000\", \"iommu\": null, \"iova_bits\": 0, "
+                      "\"dma_limit\": 4294967295, \"dma_offset\": 0, \"coherent\": false, "
+                      "\"contiguous\": true, ",
+                      0),
+            0u)
+      << out;
+  EXPECT_EQ(out.substr(out.size() - 5), "}}\n]\n") << "one object, closed" << out;
+  ASSERT_EQ(RunProgram({kTool, "board", "db845c"}, {}, &out), 0) << out;
+  EXPECT_NE(out.find("  /soc/video-codec@aa00000     iommu=iommu@15000000 iova=32-bit "
+                     "dma-mask=0xdfffffff non-coherent max-seg=4294967295 "
+                     "memory-region=venus@95800000\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("log: software IO TLB: mapped [mem 0x00000000fc000000-0x00000000ffffffff] "
+                     "(64MB)\n"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
+}  // namespace dmaheap

@@ -119,9 +119,6 @@ Result<SwiotlbConfig> PlaceSwiotlb(const Board& board, const std::vector<Reserve
 // dma_set_mask / dma_set_max_seg_size).
 DmaDeviceSpec DmaSpecOf(const BoardDevice& device);
 
-// `dmaheap devices`: one block per device with its constraints (json: an array of objects).
-std::string DescribeDevices(const Board& board, bool json);
-
 // What `dmaheap board FILE` prints: RAM, regions as placed, cma=, devices, modules.
 std::string DescribeBoard(const Board& board, const std::vector<ReservedRegion>& placed,
                           const std::vector<std::string>& log);

@@ -245,6 +245,7 @@ Result<std::string> DescribeBoardByName(const std::string& name_or_path) {
   Board board = TRY(LoadBoard(name_or_path));
   std::vector<std::string> log;
   std::vector<ReservedRegion> placed = TRY(PlaceReservedMemory(board, &log));
+  TRY(PlaceSwiotlb(board, placed, &log));  // its line goes to the log
   return DescribeBoard(board, placed, log);
 }
 
