@@ -8,6 +8,7 @@
 #define DMAHEAP_DEVICE_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,8 @@ struct DmaDeviceInfo {
 };
 
 // A buffer attached to a device and mapped; detached (unmapped first) on destruction or reset().
-// Move-only. Must not outlive the System or Client that made it.
+// Move-only. The System or Client that made it detaches what is left when it goes; an
+// Attachment outliving it then has nothing to do.
 class DMAHEAP_API Attachment {
  public:
   // Who detaches: the System's or the daemon connection's import table.
@@ -67,20 +69,21 @@ class DMAHEAP_API Attachment {
   };
 
   Attachment() = default;
-  Attachment(Owner* owner, uint64_t id, std::string device, std::vector<DmaSegment> segments);
+  Attachment(std::weak_ptr<Owner> owner, uint64_t id, std::string device,
+             std::vector<DmaSegment> segments);
   Attachment(Attachment&& other) noexcept;
   Attachment& operator=(Attachment&& other) noexcept;
   Attachment(const Attachment&) = delete;
   Attachment& operator=(const Attachment&) = delete;
   ~Attachment();
 
-  bool valid() const { return owner_ != nullptr; }
+  bool valid() const { return !owner_.expired(); }
   const std::string& device() const { return device_; }
   const std::vector<DmaSegment>& segments() const { return segments_; }
   void reset();
 
  private:
-  Owner* owner_ = nullptr;
+  std::weak_ptr<Owner> owner_;
   uint64_t id_ = 0;
   std::string device_;
   std::vector<DmaSegment> segments_;

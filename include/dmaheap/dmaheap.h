@@ -160,7 +160,7 @@ class DMAHEAP_API System {
   [[gnu::visibility("hidden")]] explicit System(std::unique_ptr<SystemCore> core);
   class Imports;
   std::unique_ptr<SystemCore> core_;
-  std::unique_ptr<Imports> imports_;  // the embedded importer's attachments
+  std::shared_ptr<Imports> imports_;  // the embedded importer's attachments
 };
 
 // The dma-buf ioctls on a buffer fd — DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A/B — with the

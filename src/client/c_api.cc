@@ -21,6 +21,10 @@ struct dmaheap_client {
   std::unique_ptr<dmaheap::Client> client;
 };
 
+struct dmaheap_attachment {
+  dmaheap::Attachment attachment;
+};
+
 static_assert(static_cast<int>(dmaheap::Backend::kKernel) == DMAHEAP_BACKEND_KERNEL);
 static_assert(static_cast<int>(dmaheap::Backend::kDaemon) == DMAHEAP_BACKEND_DAEMON);
 static_assert(static_cast<int>(dmaheap::Backend::kEmbedded) == DMAHEAP_BACKEND_EMBEDDED);
@@ -206,6 +210,51 @@ int dmaheap_client_alloc(dmaheap_client* client, const char* heap, uint64_t len,
 int dmaheap_client_set_name(dmaheap_client* client, int fd, const char* name) noexcept {
   if (client == nullptr || name == nullptr) return -EINVAL;
   return Guard([&] { return dmaheap::ToNegErrno(client->client->SetName(fd, name)); });
+}
+
+int dmaheap_client_attach(dmaheap_client* client, int buffer_fd, const char* device, int dir,
+                          dmaheap_attachment** out) noexcept {
+  if (client == nullptr || device == nullptr || out == nullptr || dir < 0 || dir > 2)
+    return -EINVAL;
+  return Guard([&] {
+    auto a = client->client->Attach(buffer_fd, device, static_cast<dmaheap::DmaDataDirection>(dir));
+    if (!a.ok()) return -a.error();
+    *out = new dmaheap_attachment{std::move(a).value()};
+    return 0;
+  });
+}
+
+size_t dmaheap_attachment_segments(const dmaheap_attachment* attachment,
+                                   dmaheap_dma_segment* segments, size_t max) noexcept {
+  if (attachment == nullptr) return 0;
+  const std::vector<dmaheap::DmaSegment>& s = attachment->attachment.segments();
+  for (size_t i = 0; i < s.size() && i < max && segments != nullptr; ++i)
+    segments[i] = dmaheap_dma_segment{s[i].address, s[i].length};
+  return s.size();
+}
+
+void dmaheap_attachment_detach(dmaheap_attachment* attachment) noexcept { delete attachment; }
+
+int dmaheap_client_alloc_for(dmaheap_client* client, const char* const* devices, size_t count,
+                             uint64_t len, int cpu_access, int* out_fd, char* heap,
+                             size_t heap_len) noexcept {
+  if (client == nullptr || devices == nullptr || out_fd == nullptr) return -EINVAL;
+  return Guard([&] {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < count; ++i) {
+      if (devices[i] == nullptr) return -EINVAL;
+      names.emplace_back(devices[i]);
+    }
+    auto choice = client->client->AllocateFor(names, len, cpu_access != 0);
+    if (!choice.ok()) return -choice.error();
+    if (heap != nullptr && heap_len > 0) {
+      const size_t n = std::min(heap_len - 1, choice->heap.size());
+      std::memcpy(heap, choice->heap.data(), n);
+      heap[n] = '\0';
+    }
+    *out_fd = choice->fd.release();
+    return 0;
+  });
 }
 
 }  // extern "C"

@@ -104,3 +104,41 @@ TEST(CApiTest, BoardsAndClients) {
 }
 
 }  // namespace
+
+TEST(CApiTest, AttachAndAllocateForDevices) {
+  dmaheap_client* client = nullptr;
+  ASSERT_EQ(dmaheap_client_open(DMAHEAP_BACKEND_EMBEDDED, "hikey960", &client), 0);
+  int fd = -1;
+  ASSERT_EQ(dmaheap_client_alloc(client, "system", 8 << 20, O_RDWR | O_CLOEXEC, 0, &fd), 0);
+  dmaheap_attachment* a = nullptr;
+  EXPECT_EQ(dmaheap_client_attach(client, fd, "dpe@e8600000", 0, &a), -EINVAL)
+      << "the display takes DMA-contiguous buffers only";
+  EXPECT_EQ(dmaheap_client_attach(client, fd, "nosuch", 0, &a), -ENODEV);
+  EXPECT_EQ(dmaheap_client_attach(client, fd, "dpe@e8600000", 3, &a), -EINVAL) << "direction";
+  close(fd);
+
+  const char* devices[] = {"dpe@e8600000"};
+  char heap[32];
+  ASSERT_EQ(dmaheap_client_alloc_for(client, devices, 1, 8 << 20, 1, &fd, heap, sizeof(heap)), 0);
+  EXPECT_STREQ(heap, "default_cma_region");
+  ASSERT_EQ(dmaheap_client_attach(client, fd, "dpe@e8600000", 1, &a), 0);
+  dmaheap_dma_segment segments[4];
+  ASSERT_EQ(dmaheap_attachment_segments(a, segments, 4), 1u);
+  EXPECT_EQ(segments[0].length, 8u << 20);
+  EXPECT_EQ(dmaheap_attachment_segments(a, nullptr, 0), 1u);
+  dmaheap_attachment_detach(a);
+  dmaheap_attachment_detach(nullptr);
+  close(fd);
+  const char* unknown[] = {"gpu"};
+  EXPECT_EQ(dmaheap_client_alloc_for(client, unknown, 1, 4096, 1, &fd, nullptr, 0), -ENODEV);
+  dmaheap_client_close(client);
+
+  ASSERT_EQ(dmaheap_client_open(DMAHEAP_BACKEND_EMBEDDED, "db845c", &client), 0);
+  ASSERT_EQ(dmaheap_client_alloc(client, "system", 8 << 20, O_RDWR | O_CLOEXEC, 0, &fd), 0);
+  ASSERT_EQ(dmaheap_client_attach(client, fd, "video-codec@aa00000", 0, &a), 0);
+  ASSERT_EQ(dmaheap_attachment_segments(a, segments, 4), 1u);
+  EXPECT_EQ(segments[0].address, 0xdf800000u);
+  dmaheap_client_close(client);  // detaches what the client's importer holds
+  dmaheap_attachment_detach(a);  // … so this only frees the handle
+  close(fd);
+}

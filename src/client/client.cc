@@ -129,7 +129,8 @@ class DaemonClient final : public Client {
     DeviceConnection* conn = TRY(Devices_());
     auto [id, segments] =
         TRY(conn->Attach(buffer_fd, device, static_cast<DmaDirection>(dir), false));
-    return Attachment(conn, id, std::string(device), std::move(segments));
+    return Attachment(std::weak_ptr<DeviceConnection>(devices_), id, std::string(device),
+                      std::move(segments));
   }
   Result<HeapChoice> AllocateFor(const std::vector<std::string>& devices, uint64_t len,
                                  bool cpu_access, std::string* refusal) override {
@@ -228,7 +229,8 @@ class DaemonClient final : public Client {
   const std::string device_path_;
   const sys::ShmemThp thp_;
   std::mutex mu_;
-  std::unique_ptr<DeviceConnection> devices_;  // guarded by mu_ (its calls lock themselves)
+  // Guarded by mu_ (its calls lock themselves); attachments hold it weakly.
+  std::shared_ptr<DeviceConnection> devices_;
   std::map<std::string, std::unique_ptr<Connection>, std::less<>> conns_;  // guarded by mu_
   std::vector<std::unique_ptr<Connection>> broken_;                        // guarded by mu_
 };

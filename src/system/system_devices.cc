@@ -11,12 +11,15 @@
 
 namespace dmaheap {
 
-Attachment::Attachment(Owner* owner, uint64_t id, std::string device,
+Attachment::Attachment(std::weak_ptr<Owner> owner, uint64_t id, std::string device,
                        std::vector<DmaSegment> segments)
-    : owner_(owner), id_(id), device_(std::move(device)), segments_(std::move(segments)) {}
+    : owner_(std::move(owner)),
+      id_(id),
+      device_(std::move(device)),
+      segments_(std::move(segments)) {}
 
 Attachment::Attachment(Attachment&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)),
+    : owner_(std::exchange(other.owner_, {})),
       id_(other.id_),
       device_(std::move(other.device_)),
       segments_(std::move(other.segments_)) {}
@@ -24,7 +27,7 @@ Attachment::Attachment(Attachment&& other) noexcept
 Attachment& Attachment::operator=(Attachment&& other) noexcept {
   if (this != &other) {
     reset();
-    owner_ = std::exchange(other.owner_, nullptr);
+    owner_ = std::exchange(other.owner_, {});
     id_ = other.id_;
     device_ = std::move(other.device_);
     segments_ = std::move(other.segments_);
@@ -35,7 +38,7 @@ Attachment& Attachment::operator=(Attachment&& other) noexcept {
 Attachment::~Attachment() { reset(); }
 
 void Attachment::reset() {
-  if (owner_ != nullptr) std::exchange(owner_, nullptr)->Detach(id_);
+  if (std::shared_ptr<Owner> owner = std::exchange(owner_, {}).lock()) owner->Detach(id_);
   segments_.clear();
 }
 
@@ -86,10 +89,10 @@ std::vector<DmaDeviceInfo> System::Devices() {
 }
 
 Result<Attachment> System::Attach(int buffer_fd, std::string_view device, DmaDataDirection dir) {
-  if (imports_ == nullptr) imports_ = std::make_unique<Imports>(*core_);
+  if (imports_ == nullptr) imports_ = std::make_shared<Imports>(*core_);
   Imported imported =
       TRY(imports_->table.Import(buffer_fd, device, static_cast<DmaDirection>(dir)));
-  return Attachment(imports_.get(), imported.id, std::string(device), ToSegments(imported.segments));
+  return Attachment(imports_, imported.id, std::string(device), ToSegments(imported.segments));
 }
 
 Result<HeapChoice> System::AllocateFor(const std::vector<std::string>& devices, uint64_t len,

@@ -80,6 +80,32 @@ int dmaheap_client_alloc(dmaheap_client *client, const char *heap, uint64_t len,
 /* DMA_BUF_SET_NAME on a buffer (-EINVAL for 32 bytes or more). */
 int dmaheap_client_set_name(dmaheap_client *client, int fd, const char *name) DMAHEAP_NOEXCEPT;
 
+/* Devices (dmaheap/device.h): an importer's attach + map of a buffer for a device, with the
+ * kernel's rules. `dir` is enum dma_data_direction (0 bidirectional, 1 to device, 2 from
+ * device). 0 and *out, or -EBADF, -EINVAL (not a buffer; a contiguous-only device and a
+ * scattered buffer), -ENODEV (no such device), -EIO (out of the device's reach), -ENOMEM (IOVA
+ * space), -EOPNOTSUPP (the kernel backend). The attachment lives until
+ * dmaheap_attachment_detach, at the latest until the client closes. */
+typedef struct dmaheap_attachment dmaheap_attachment;
+struct dmaheap_dma_segment {
+  uint64_t address; /* the DMA address or IOVA the device uses */
+  uint64_t length;
+};
+int dmaheap_client_attach(dmaheap_client *client, int buffer_fd, const char *device, int dir,
+                          dmaheap_attachment **out) DMAHEAP_NOEXCEPT;
+/* The number of DMA segments; the first min(count, max) are copied to `segments`. */
+size_t dmaheap_attachment_segments(const dmaheap_attachment *attachment,
+                                   struct dmaheap_dma_segment *segments,
+                                   size_t max) DMAHEAP_NOEXCEPT;
+/* Unmaps and detaches (NULL: nothing). */
+void dmaheap_attachment_detach(dmaheap_attachment *attachment) DMAHEAP_NOEXCEPT;
+/* A buffer every one of `devices` (count names) can map, from the heap that suits them: 0,
+ * *out_fd and the heap's name in `heap` (NUL-terminated, truncated to heap_len); or -ENODEV,
+ * -EINVAL (no heap fits), -ENOMEM. */
+int dmaheap_client_alloc_for(dmaheap_client *client, const char *const *devices, size_t count,
+                             uint64_t len, int cpu_access, int *out_fd, char *heap,
+                             size_t heap_len) DMAHEAP_NOEXCEPT;
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
