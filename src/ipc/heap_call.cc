@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "base/check.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
@@ -83,6 +86,43 @@ Result<void> DaemonBuffer::CpuAccess(DmaDirection dir, bool end) {
   return CpuAccessThroughDaemon(heap_dir_, buffer_fd_, dir, end);
 }
 
+namespace {
+
+// One connection per heap socket for forwarded SYNCs, kept: a SYNC pair per frame should not
+// pay two connects. A forked child must not share its parent's (the replies would cross), so
+// the cache belongs to the process that made it.
+class SyncConnections {
+ public:
+  // One round trip on the cached connection to `path`; a broken one is replaced once.
+  Result<Reply> Call(const std::string& path, uint64_t flags, int buffer_fd) {
+    std::lock_guard lock(mu_);
+    if (pid_ != ::getpid()) {
+      for (auto& [p, fd] : socks_) (void)fd.release();  // the parent's; not ours to close
+      socks_.clear();
+      pid_ = ::getpid();
+    }
+    for (int attempt = 0;; ++attempt) {
+      UniqueFd& sock = socks_[path];
+      if (!sock) sock = TRY(ConnectSocket(path));
+      Result<Reply> reply = dmaheap::Call(sock.get(), Op::kSync, flags, nullptr, 0, buffer_fd);
+      if (reply.ok() || attempt == 1) return reply;
+      sock.reset();  // a daemon that restarted: reconnect once
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  pid_t pid_ = 0;                               // guarded by mu_
+  std::map<std::string, UniqueFd> socks_;  // guarded by mu_
+};
+
+SyncConnections& Connections() {
+  static SyncConnections* connections = new SyncConnections;  // never destroyed: used at exit
+  return *connections;
+}
+
+}  // namespace
+
 Result<void> CpuAccessThroughDaemon(const std::string& heap_dir, int buffer_fd, DmaDirection dir,
                                     bool end) {
   // Only a buffer a device has mapped has exporter work to do: the daemon marks those with the
@@ -93,13 +133,11 @@ Result<void> CpuAccessThroughDaemon(const std::string& heap_dir, int buffer_fd, 
   if (!sys::BufferHeapOfFd(buffer_fd, &heap)) return {};
   Result<std::string> path = HeapSocketPath(heap_dir, heap);
   if (!path.ok()) return Errno(ENODEV);
-  Result<UniqueFd> sock = ConnectSocket(*path);
-  if (!sock.ok()) return Errno(ENODEV);
   uint64_t flags = end ? DMA_BUF_SYNC_END : DMA_BUF_SYNC_START;
   flags |= dir == DmaDirection::kFromDevice ? DMA_BUF_SYNC_READ
            : dir == DmaDirection::kToDevice ? DMA_BUF_SYNC_WRITE
                                             : DMA_BUF_SYNC_RW;
-  Result<Reply> reply = Call(sock->get(), Op::kSync, flags, nullptr, 0, buffer_fd);
+  Result<Reply> reply = Connections().Call(*path, flags, buffer_fd);
   if (!reply.ok()) return Errno(ENODEV);
   if (reply->status != 0) return Errno(reply->status);
   return {};
