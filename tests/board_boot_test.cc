@@ -12,23 +12,17 @@
 
 #include "board_util.h"
 #include "dmaheap/dmaheap.h"
+#include "test_util.h"
 
 namespace dmaheap {
 namespace {
 
 using testing_util::BoardDir;
+using testing_util::BootBoard;
 using testing_util::BoardDts;
 using testing_util::ReservedMemoryNode;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-std::unique_ptr<System> BootBoard(const std::string& board) {
-  BootOptions options;
-  options.board = board;
-  auto sys = System::Boot(options);
-  EXPECT_TRUE(sys.ok()) << board << ": " << sys.error();
-  return sys.ok() ? std::move(sys).value() : nullptr;
-}
 
 std::set<std::string> Heaps(System& sys) {
   std::vector<std::string> names = sys.HeapNames();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "board_util.h"
+#include "test_util.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 
@@ -20,19 +21,10 @@ namespace {
 
 using testing_util::BoardDir;
 using testing_util::BoardDts;
+using testing_util::BootBoard;
 using testing_util::ReservedMemoryNode;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-std::unique_ptr<System> Boot(const std::string& board) {
-  BootOptions options;
-  options.board = board;
-  testing::internal::CaptureStderr();
-  auto sys = System::Boot(options);
-  testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(sys.ok()) << board << ": " << sys.error();
-  return sys.ok() ? std::move(sys).value() : nullptr;
-}
 
 UniqueFd Alloc(System& sys, const char* heap, uint64_t len) {
   Result<UniqueFd> fd = sys.Allocate(heap, len);
@@ -61,7 +53,7 @@ int Sync(int fd, uint64_t flags) {
 }
 
 TEST(DevicesTest, ShippedBoardsDeclareTheirImporters) {
-  auto hikey = Boot("hikey960");
+  auto hikey = BootBoard("hikey960");
   ASSERT_NE(hikey, nullptr);
   const DmaDeviceInfo dpe = Device(*hikey, "dpe@e8600000");
   EXPECT_FALSE(dpe.iommu);
@@ -69,7 +61,7 @@ TEST(DevicesTest, ShippedBoardsDeclareTheirImporters) {
   EXPECT_TRUE(dpe.needs_contiguous);
   EXPECT_FALSE(dpe.coherent);
 
-  auto db = Boot("db845c");
+  auto db = BootBoard("db845c");
   ASSERT_NE(db, nullptr);
   const DmaDeviceInfo venus = Device(*db, "video-codec@aa00000");
   EXPECT_TRUE(venus.iommu);
@@ -77,7 +69,7 @@ TEST(DevicesTest, ShippedBoardsDeclareTheirImporters) {
   EXPECT_EQ(venus.dma_limit, 0xdfffffffu) << "venus's mask";
   EXPECT_EQ(Device(*db, "display-subsystem@ae00000").max_segment_size, 0xffffffffu);
 
-  auto def = Boot("default");
+  auto def = BootBoard("default");
   ASSERT_NE(def, nullptr);
   std::vector<std::string> names;
   for (const DmaDeviceInfo& d : def->Devices()) names.push_back(d.name);
@@ -91,7 +83,7 @@ TEST(DevicesTest, ShippedBoardsDeclareTheirImporters) {
 
 // The showcase: HiKey's display has no IOMMU and imports through the GEM DMA helpers.
 TEST(DevicesTest, HikeyDisplayRefusesScatteredBuffersAndTakesCmaOnes) {
-  auto sys = Boot("hikey960");
+  auto sys = BootBoard("hikey960");
   ASSERT_NE(sys, nullptr);
   UniqueFd scattered = Alloc(*sys, "system", 8 * kMiB);
   EXPECT_EQ(sys->Attach(scattered.get(), "dpe@e8600000").error(), EINVAL);
@@ -113,7 +105,7 @@ TEST(DevicesTest, HikeyDisplayRefusesScatteredBuffersAndTakesCmaOnes) {
 }
 
 TEST(DevicesTest, Db845cMapsASystemBufferAsOneIovaRange) {
-  auto sys = Boot("db845c");
+  auto sys = BootBoard("db845c");
   ASSERT_NE(sys, nullptr);
   UniqueFd fd = Alloc(*sys, "system", 8 * kMiB);
   ASSERT_GT(sys->SgTable(fd.get())->size(), 1u) << "scattered in physical memory";
@@ -131,7 +123,7 @@ TEST(DevicesTest, Db845cMapsASystemBufferAsOneIovaRange) {
 }
 
 TEST(DevicesTest, ImportErrorsAreTheKernels) {
-  auto sys = Boot("db845c");
+  auto sys = BootBoard("db845c");
   ASSERT_NE(sys, nullptr);
   UniqueFd fd = Alloc(*sys, "system", 4096);
   EXPECT_EQ(sys->Attach(fd.get(), "nosuch").error(), ENODEV);
@@ -142,7 +134,7 @@ TEST(DevicesTest, ImportErrorsAreTheKernels) {
   EXPECT_EQ(sys->Attach(p[0], "video-codec@aa00000").error(), EINVAL) << "not a dma-buf";
   close(p[0]);
   close(p[1]);
-  auto other = Boot("db845c");
+  auto other = BootBoard("db845c");
   UniqueFd foreign = Alloc(*other, "system", 4096);
   EXPECT_EQ(sys->Attach(foreign.get(), "video-codec@aa00000").error(), EINVAL)
       << "a buffer of another System";
@@ -151,7 +143,7 @@ TEST(DevicesTest, ImportErrorsAreTheKernels) {
 // The 5.11 rule: begin/end CPU access sync the mapped attachments of non-coherent devices, in
 // the ioctl's direction (arm64: invalidate for the CPU unless TO_DEVICE, clean for the device).
 TEST(DevicesTest, SyncSyncsExactlyTheMappedAttachments) {
-  auto sys = Boot("db845c");
+  auto sys = BootBoard("db845c");
   ASSERT_NE(sys, nullptr);
   UniqueFd fd = Alloc(*sys, "system", 2 * kMiB);
   ASSERT_EQ(Sync(fd.get(), DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), 0);
@@ -199,7 +191,7 @@ TEST(DevicesTest, CoherentDevicesAndTheUncachedHeapNeedNoCacheMaintenance) {
                "  isp@2000 { reg = <0x0 0x2000 0x0 0x1000>; dmaheap,dma-bits = <40>; };\n};"),
       "system_heap\n");
   ASSERT_NE(dtb, "");
-  auto sys = Boot(dtb);
+  auto sys = BootBoard(dtb);
   ASSERT_NE(sys, nullptr);
   UniqueFd fd = Alloc(*sys, "system", kMiB);
   Result<Attachment> gpu = sys->Attach(fd.get(), "gpu@1000");
@@ -244,7 +236,7 @@ TEST(DevicesTest, UnreachableBuffersBounceThroughTheSwiotlbOrFail) {
   BoardDir dir;
   const std::string dtb = dir.Write("high", HighCmaBoard("console=ttyAMA0"), "cma_heap\n");
   ASSERT_NE(dtb, "");
-  auto sys = Boot(dtb);
+  auto sys = BootBoard(dtb);
   ASSERT_NE(sys, nullptr);
   ASSERT_GT(sys->Stats().swiotlb_slots, 0u);
   UniqueFd small = Alloc(*sys, "high", 64 * 1024);
@@ -267,7 +259,7 @@ TEST(DevicesTest, UnreachableBuffersBounceThroughTheSwiotlbOrFail) {
             std::string::npos);
 
   const std::string none = dir.Write("nopool", HighCmaBoard("swiotlb=noforce"), "cma_heap\n");
-  auto bare = Boot(none);
+  auto bare = BootBoard(none);
   ASSERT_NE(bare, nullptr);
   EXPECT_EQ(bare->Stats().swiotlb_slots, 0u);
   UniqueFd high = Alloc(*bare, "high", 64 * 1024);
@@ -288,7 +280,7 @@ TEST(DevicesTest, DmaRangesOffsetTheBusAddress) {
                "  vpu@4000 { reg = <0x0 0x4000 0x0 0x1000>; dmaheap,dma-contiguous; };\n};"),
       "cma_heap\n");
   ASSERT_NE(dtb, "");
-  auto sys = Boot(dtb);
+  auto sys = BootBoard(dtb);
   ASSERT_NE(sys, nullptr);
   const DmaDeviceInfo vpu = Device(*sys, "vpu@4000");
   EXPECT_EQ(vpu.dma_offset, 0x40000000u);
@@ -310,7 +302,7 @@ TEST(DevicesTest, IovaExhaustionIsEnomem) {
                "  npu@6000 { reg = <0x0 0x6000 0x0 0x1000>; iommus = <&mmu 1>; };\n};"),
       "system_heap\n");
   ASSERT_NE(dtb, "");
-  auto sys = Boot(dtb);
+  auto sys = BootBoard(dtb);
   ASSERT_NE(sys, nullptr);
   UniqueFd a = Alloc(*sys, "system", 8 * kMiB);
   UniqueFd b = Alloc(*sys, "system", 8 * kMiB);
@@ -325,7 +317,7 @@ TEST(DevicesTest, IovaExhaustionIsEnomem) {
 // An import holds the buffer's file, as dma_buf_get does: closing every user fd does not
 // release a buffer a device still has.
 TEST(DevicesTest, AnAttachedBufferOutlivesItsUsersFds) {
-  auto sys = Boot("db845c");
+  auto sys = BootBoard("db845c");
   ASSERT_NE(sys, nullptr);
   UniqueFd fd = Alloc(*sys, "system", kMiB);
   Result<Attachment> a = sys->Attach(fd.get(), "video-codec@aa00000");
@@ -339,7 +331,7 @@ TEST(DevicesTest, AnAttachedBufferOutlivesItsUsersFds) {
 }
 
 TEST(DevicesTest, AllocateForPicksTheHeapEveryDeviceCanMap) {
-  auto hikey = Boot("hikey960");
+  auto hikey = BootBoard("hikey960");
   ASSERT_NE(hikey, nullptr);
   Result<HeapChoice> dpe = hikey->AllocateFor({"dpe@e8600000"}, 8 * kMiB);
   ASSERT_TRUE(dpe.ok()) << dpe.error();
@@ -349,7 +341,7 @@ TEST(DevicesTest, AllocateForPicksTheHeapEveryDeviceCanMap) {
   EXPECT_NE(dpe->why.find("system buffers are scattered pages"), std::string::npos) << dpe->why;
   EXPECT_TRUE(hikey->Attach(dpe->fd.get(), "dpe@e8600000").ok());
 
-  auto db = Boot("db845c");
+  auto db = BootBoard("db845c");
   ASSERT_NE(db, nullptr);
   Result<HeapChoice> both =
       db->AllocateFor({"display-subsystem@ae00000", "video-codec@aa00000"}, 8 * kMiB);
@@ -372,7 +364,7 @@ TEST(DevicesTest, AllocateForPicksTheHeapEveryDeviceCanMap) {
       BoardDts("soc { #address-cells = <2>; #size-cells = <2>; ranges;\n"
                "  lcd@7000 { reg = <0x0 0x7000 0x0 0x1000>; dmaheap,dma-contiguous; };\n};"),
       "system_heap\n");
-  auto nocma = Boot(dtb);
+  auto nocma = BootBoard(dtb);
   ASSERT_NE(nocma, nullptr);
   EXPECT_EQ(nocma->AllocateFor({"lcd@7000"}, kMiB, true, &refusal).error(), EINVAL);
   EXPECT_NE(refusal.find("lcd@7000 has no IOMMU and imports only DMA-contiguous buffers"),

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -93,6 +95,15 @@ class Child {
  private:
   pid_t pid_ = -1;
 };
+
+// A board booted in this process; a failure fails the test.
+inline std::unique_ptr<System> BootBoard(const std::string& board) {
+  BootOptions options;
+  options.board = board;
+  auto sys = System::Boot(options);
+  EXPECT_TRUE(sys.ok()) << board << ": " << sys.error();
+  return sys.ok() ? std::move(sys).value() : nullptr;
+}
 
 // Sets environment variables for one scope; restores them after.
 class ScopedEnv {

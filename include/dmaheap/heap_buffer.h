@@ -13,6 +13,7 @@
 #define DMAHEAP_HEAP_BUFFER_H
 
 #include <errno.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <memory>
@@ -110,6 +111,25 @@ inline const dma_buf_sg_entry* HeapSgTable(void* priv, size_t* count) {
   HeapBuffer* b = Buffer(priv);
   *count = b->table.size();
   return b->table.data();
+}
+
+// The heaps' mmap: the pages go into a shared vma only; a private (copy-on-write) mapping of a
+// dma-buf is refused with EINVAL, as the kernel's heaps refuse a vma without VM_SHARED.
+inline int HeapMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/, int flags) {
+  return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
+}
+
+// A heap buffer's ops: everything from here but its release (which gives its memory back).
+constexpr dma_buf_ops HeapBufOps(void (*release)(void* priv)) {
+  return dma_buf_ops{.attach = HeapAttach,
+                     .detach = HeapDetach,
+                     .map_dma_buf = HeapMapDmaBuf,
+                     .unmap_dma_buf = HeapUnmapDmaBuf,
+                     .release = release,
+                     .begin_cpu_access = HeapBeginCpuAccess,
+                     .end_cpu_access = HeapEndCpuAccess,
+                     .mmap = HeapMmap,
+                     .sg_table = HeapSgTable};
 }
 
 }  // namespace dmaheap_heaps

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <sys/mman.h>
 
 #include <memory>
 #include <mutex>
@@ -50,19 +49,7 @@ void CarveoutRelease(void* priv) {
   gen_pool_free(b->heap->pool, b->table[0].dma_address, b->table[0].length);
 }
 
-int CarveoutMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/, int flags) {
-  return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
-}
-
-const dma_buf_ops kCarveoutBufOps = {.attach = dmaheap_heaps::HeapAttach,
-                                     .detach = dmaheap_heaps::HeapDetach,
-                                     .map_dma_buf = dmaheap_heaps::HeapMapDmaBuf,
-                                     .unmap_dma_buf = dmaheap_heaps::HeapUnmapDmaBuf,
-                                     .release = CarveoutRelease,
-                                     .begin_cpu_access = dmaheap_heaps::HeapBeginCpuAccess,
-                                     .end_cpu_access = dmaheap_heaps::HeapEndCpuAccess,
-                                     .mmap = CarveoutMmap,
-                                     .sg_table = dmaheap_heaps::HeapSgTable};
+constexpr dma_buf_ops kCarveoutBufOps = dmaheap_heaps::HeapBufOps(CarveoutRelease);
 
 int CarveoutAllocate(dma_heap* heap, uint64_t len, uint32_t fd_flags, uint64_t /*heap_flags*/,
                      dma_buf** out) {

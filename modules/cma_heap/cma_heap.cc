@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <memory>
 
@@ -40,20 +39,7 @@ void CmaHeapRelease(void* priv) {
   cma_release(b->cma, b->table[0].dma_address / kPageSize, b->pagecount);
 }
 
-// cma_heap_mmap: a shared mapping only (VM_SHARED|VM_MAYSHARE), else EINVAL.
-int CmaHeapMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/, int flags) {
-  return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
-}
-
-const dma_buf_ops kCmaHeapBufOps = {.attach = dmaheap_heaps::HeapAttach,
-                                    .detach = dmaheap_heaps::HeapDetach,
-                                    .map_dma_buf = dmaheap_heaps::HeapMapDmaBuf,
-                                    .unmap_dma_buf = dmaheap_heaps::HeapUnmapDmaBuf,
-                                    .release = CmaHeapRelease,
-                                    .begin_cpu_access = dmaheap_heaps::HeapBeginCpuAccess,
-                                    .end_cpu_access = dmaheap_heaps::HeapEndCpuAccess,
-                                    .mmap = CmaHeapMmap,
-                                    .sg_table = dmaheap_heaps::HeapSgTable};
+constexpr dma_buf_ops kCmaHeapBufOps = dmaheap_heaps::HeapBufOps(CmaHeapRelease);
 
 // get_order(size) for a page-aligned size: the smallest order with 2^order pages >= size.
 unsigned GetOrder(uint64_t size) {

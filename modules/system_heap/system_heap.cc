@@ -15,7 +15,6 @@
 // `y`), when DMAHEAP_BUILTIN is defined and the core calls system_heap_init itself.
 
 #include <errno.h>
-#include <sys/mman.h>
 
 #include <memory>
 #include <vector>
@@ -48,21 +47,7 @@ void SystemHeapRelease(void* priv) {
   }
 }
 
-// The pages are remapped into a shared vma only; a private (copy-on-write) mapping of a dma-buf
-// is refused with EINVAL as the kernel refuses it.
-int SystemHeapMmap(void* /*priv*/, uint64_t /*off*/, uint64_t /*len*/, int /*prot*/, int flags) {
-  return (flags & MAP_TYPE) == MAP_PRIVATE ? -EINVAL : 0;
-}
-
-const dma_buf_ops kSystemHeapBufOps = {.attach = dmaheap_heaps::HeapAttach,
-                                       .detach = dmaheap_heaps::HeapDetach,
-                                       .map_dma_buf = dmaheap_heaps::HeapMapDmaBuf,
-                                       .unmap_dma_buf = dmaheap_heaps::HeapUnmapDmaBuf,
-                                       .release = SystemHeapRelease,
-                                       .begin_cpu_access = dmaheap_heaps::HeapBeginCpuAccess,
-                                       .end_cpu_access = dmaheap_heaps::HeapEndCpuAccess,
-                                       .mmap = SystemHeapMmap,
-                                       .sg_table = dmaheap_heaps::HeapSgTable};
+constexpr dma_buf_ops kSystemHeapBufOps = dmaheap_heaps::HeapBufOps(SystemHeapRelease);
 
 // The first order that fits in `remaining` and is not above the last order that succeeded
 // (max_order only ratchets down, so a fragmented allocator is not probed for large blocks again

@@ -6,15 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include "dma/test_ok.h"
+
 namespace dmaheap {
 namespace {
-
-// The value of a result that must be ok.
-template <typename T>
-T Ok(Result<T> r) {
-  EXPECT_TRUE(r.ok()) << r.error();
-  return std::move(r).value();
-}
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMiB = uint64_t{1} << 20;

@@ -5,15 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "dma/test_ok.h"
+
 namespace dmaheap {
 namespace {
-
-// The value of a result that must be ok.
-template <typename T>
-T Ok(Result<T> r) {
-  EXPECT_TRUE(r.ok()) << r.error();
-  return std::move(r).value();
-}
 
 constexpr uint64_t kBase = 0xf0000000;
 
