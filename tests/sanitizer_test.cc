@@ -78,6 +78,17 @@ TEST(SanitizerTest, WriteOutsideABracketIsReportedAndTheExitStatusIs23) {
       << run.out;
 }
 
+// Uncached buffers need no brackets: there is no CPU cache between the program and the device.
+TEST(SanitizerTest, UncachedHeapBuffersNeedNoBrackets) {
+  const ProbeRun run =
+      Probe({"--sanitize=sync"}, {"outside-write"}, {{"PROBE_HEAP", "system-uncached"}});
+  EXPECT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(Count(run.out, kReport), 0u) << run.out;
+  const ProbeRun loop = Probe({"--sanitize=sync"}, {"loop"}, {{"PROBE_HEAP", "system-uncached"}});
+  EXPECT_EQ(loop.status, 0) << loop.out;
+  EXPECT_EQ(Count(loop.out, kReport), 0u) << loop.out;
+}
+
 TEST(SanitizerTest, ReadOutsideABracketIsReportedAsARead) {
   const ProbeRun run = Probe({"--sanitize=sync"}, {"outside-read"});
   EXPECT_EQ(run.status, 23) << run.out;

@@ -1,7 +1,7 @@
 /*
  * What `dmaheap run --sanitize=sync` must catch and must let be: a UAPI program (libc and
  * <linux/dma-heap.h>, <linux/dma-buf.h> only) whose first argument picks one access pattern on
- * a 16 KiB buffer from /dev/dma_heap/system named "probe-frame". It prints the buffer's inode
+ * a 16 KiB buffer from /dev/dma_heap/system ($PROBE_HEAP: another heap) named "probe-frame". It prints the buffer's inode
  * ("inode N") so a test can match the report, and exits with its second argument (default 0)
  * when nothing it checks itself went wrong, else 1. Built with -rdynamic, so backtraces name its
  * functions.
@@ -51,9 +51,13 @@ static void sync_buf(int fd, uint64_t flags) {
 }
 
 static int alloc_buffer(size_t len) {
-  int heap = open("/dev/dma_heap/system", O_RDWR | O_CLOEXEC);
+  /* $PROBE_HEAP picks another heap (system-uncached: its buffers need no brackets). */
+  char path[128];
+  const char *name = getenv("PROBE_HEAP");
+  snprintf(path, sizeof(path), "/dev/dma_heap/%s", name != NULL ? name : "system");
+  int heap = open(path, O_RDWR | O_CLOEXEC);
   if (heap < 0) {
-    perror("open /dev/dma_heap/system");
+    perror(path);
     exit(1);
   }
   struct dma_heap_allocation_data d = {.len = len, .fd_flags = O_RDWR | O_CLOEXEC};
