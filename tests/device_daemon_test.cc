@@ -2,6 +2,7 @@
 // allocated, through the device socket; SYNC from any holder then reaches the exporter, which
 // syncs the mapped attachment; the importer's attachments die with it; constraint-based
 // allocation and the device socket's refusals.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,6 +44,16 @@ DmaStatsInfo CodecStats(Client& client) {
   }
   ADD_FAILURE() << "no codec on the default board";
   return {};
+}
+
+// The fds a process holds.
+size_t FdCount(pid_t pid) {
+  size_t n = 0;
+  if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+  }
+  return n;
 }
 
 bool Sticky(int fd) {
@@ -97,16 +108,28 @@ TEST(DeviceDaemonTest, AnImportersAttachmentsServeSyncAndDieWithIt) {
   EXPECT_EQ(after.syncs_for_cpu, before.syncs_for_cpu + 1);
   EXPECT_EQ(after.syncs_for_device, before.syncs_for_device + 1);
   EXPECT_EQ(after.bytes_synced, before.bytes_synced + 2 * kMiB);
-  EXPECT_NE(d.Control(Op::kStats).find("device codec@11000000 maps 1 "), std::string::npos)
-      << d.Control(Op::kStats);
+  struct stat st {};
+  ASSERT_EQ(fstat(fd->get(), &st), 0);
+  const std::string stats = d.Control(Op::kStats);
+  EXPECT_NE(stats.find("device codec@11000000 maps 1 "), std::string::npos) << stats;
+  EXPECT_NE(stats.find("buffer " + std::to_string(st.st_ino) +
+                       " maps 1 map_errors 0 unmaps 0 syncs_for_cpu 1 syncs_for_device 1 "
+                       "bytes_synced 3145728 bounces 0 bytes_bounced 0\n"),
+            std::string::npos)
+      << "the buffer's own counters: cleaned at map, then the pair\n"
+      << stats;
 
   // The importer dies: its connection closes and the daemon detaches what it left.
+  d.Control(Op::kBarrier);
+  const size_t daemon_fds = FdCount(d.pid());
   kill(importer.pid(), SIGKILL);
   EXPECT_EQ(importer.Wait(), 128 + SIGKILL);
   d.Control(Op::kBarrier);
   EXPECT_NE(d.Control(Op::kBufInfo).find("Total 0 devices attached"), std::string::npos)
       << d.Control(Op::kBufInfo);
   EXPECT_FALSE(Sticky(fd->get())) << "unmarked once no device has it mapped";
+  EXPECT_EQ(FdCount(d.pid()), daemon_fds - 2)
+      << "the daemon let go of the importer's connection and of its hold on the buffer";
   EXPECT_EQ(CodecStats(*client).unmaps, 1u);
   const uint64_t synced = CodecStats(*client).bytes_synced;
   sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
