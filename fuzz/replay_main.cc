@@ -1,10 +1,11 @@
 // The fuzz targets' driver in the ordinary build (g++, no libFuzzer): every file of the seed
 // corpus given on the command line, then a fixed number of deterministic mutations of each
-// (byte flips, truncations, insertions), so ctest — and the sanitizer build — run every target
+// (byte flips, truncations, insertions; $DMAHEAP_FUZZ_MUTATIONS of them), so ctest — and the sanitizer build — run every target
 // over inputs near the valid ones. With clang, -DDMAHEAP_FUZZ=ON builds the same targets
 // against libFuzzer for open-ended runs (fuzz/README.md).
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -20,6 +21,9 @@ int main(int argc, char** argv) {
     state ^= state << 17;
     return state;
   };
+  // $DMAHEAP_FUZZ_MUTATIONS per seed (default 2000).
+  const char* env = std::getenv("DMAHEAP_FUZZ_MUTATIONS");
+  const int mutations = env != nullptr ? std::atoi(env) : 2000;
   size_t runs = 0;
   for (int i = 1; i < argc; ++i) {
     std::ifstream in(argv[i], std::ios::binary);
@@ -30,7 +34,7 @@ int main(int argc, char** argv) {
     const std::vector<uint8_t> seed((std::istreambuf_iterator<char>(in)), {});
     LLVMFuzzerTestOneInput(seed.data(), seed.size());
     ++runs;
-    for (int m = 0; m < 2000; ++m) {
+    for (int m = 0; m < mutations; ++m) {
       std::vector<uint8_t> input = seed;
       const int edits = 1 + static_cast<int>(next() % 4);
       for (int e = 0; e < edits; ++e) {

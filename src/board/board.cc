@@ -393,6 +393,15 @@ Result<Board> ParseBoardBlob(std::span<const uint8_t> blob, const std::string& s
   if (blob.size() < sizeof(fdt_header)) {
     return Refuse(EINVAL, source, "not a device tree blob (%zu bytes)", blob.size());
   }
+  // Before the full check: libfdt 1.6's fdt_check_full dereferences NULL on a blob older than
+  // version 16 (found by fuzz/board_fuzz); dtc has written version 17 since 2007.
+  if (const int header = fdt_check_header(blob.data()); header != 0) {
+    return Refuse(EINVAL, source, "malformed device tree blob: %s", fdt_strerror(header));
+  }
+  if (fdt_version(blob.data()) < 16) {
+    return Refuse(EINVAL, source, "device tree blob version %u: 16 or later expected",
+                  fdt_version(blob.data()));
+  }
   const int check = fdt_check_full(blob.data(), blob.size());
   if (check != 0) {
     return Refuse(EINVAL, source, "malformed device tree blob: %s", fdt_strerror(check));

@@ -265,6 +265,21 @@ TEST(BoardTest, BrokenBlobsAreRefused) {
               std::string::npos)
         << err;
   }
+  // A header claiming an old format (found by fuzzing: libfdt's full check crashes on these).
+  for (const uint8_t version : {uint8_t{3}, uint8_t{14}}) {
+    std::vector<uint8_t> old = blob;
+    old[20] = old[21] = old[22] = 0;  // version, big-endian, at offset 20
+    old[23] = version;
+    old[24] = old[25] = old[26] = 0;  // last compatible version, at offset 24
+    old[27] = 2;
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(ParseBoardBlob(old, "old.dtb").error(), EINVAL);
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("dmaheap: board old.dtb: device tree blob version " +
+                       std::to_string(version) + ": 16 or later expected"),
+              std::string::npos)
+        << err;
+  }
   testing::internal::CaptureStderr();
   EXPECT_EQ(ParseBoardBlob(std::span<const uint8_t>(blob.data(), 8), "tiny.dtb").error(), EINVAL);
   EXPECT_NE(testing::internal::GetCapturedStderr().find("not a device tree blob (8 bytes)"),
