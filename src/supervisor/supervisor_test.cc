@@ -135,6 +135,59 @@ TEST_F(NotificationTest, HeapPathsThatCannotBeServedFailAsTheKernelWould) {
   EXPECT_EQ(open_at("/dev/dma_heap/gone", O_RDWR), -ENODEV);
 }
 
+// No daemon serving a vgem device (nothing at "<heap dir>.dev"): no card, the kernel answers.
+TEST_F(NotificationTest, CardPathsWithoutAVgemDaemonContinue) {
+  for (const char* path : {"/dev/dri/card0", "/dev/dri/card1", "/dev/dri/renderD128"}) {
+    SCOPED_TRACE(path);
+    seccomp_notif_resp resp = OpenAt(path);
+    EXPECT_EQ(resp.flags, kContinue);
+    EXPECT_EQ(resp.error, 0);
+  }
+}
+
+// A connection to the device socket is a card: its ioctls get the DRM core's answers, VERSION's
+// strings written into the caller's memory (no round trip needed for these).
+TEST_F(NotificationTest, CardIoctlsAreAnsweredWithTheDrmRules) {
+  NotificationHandler handler(-1, dir_);
+  const std::string dev = dir_ + ".dev";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, dev.c_str(), dev.size() + 1);
+  UniqueFd listener(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener.get(), 4), 0);
+  UniqueFd card(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(connect(card.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  auto ioctl_card = [&](unsigned long cmd, void* arg) {
+    seccomp_notif req{};
+    req.id = 6;
+    req.pid = static_cast<uint32_t>(getpid());
+    req.data.nr = SCMP_SYS(ioctl);
+    req.data.args[0] = static_cast<uint64_t>(card.get());
+    req.data.args[1] = cmd;
+    req.data.args[2] = reinterpret_cast<uint64_t>(arg);
+    seccomp_notif_resp resp{};
+    handler.Handle(req, resp);
+    EXPECT_EQ(resp.flags, 0u) << std::hex << cmd << ": answered, not continued";
+    return resp.error;
+  };
+  char name[8] = {};
+  struct {
+    int32_t major, minor, patchlevel;
+    uint64_t name_len, name, date_len, date, desc_len, desc;
+  } version{};
+  version.name_len = sizeof(name);
+  version.name = reinterpret_cast<uint64_t>(name);
+  EXPECT_EQ(ioctl_card(0xC0406400u, &version), 0);  // DRM_IOCTL_VERSION
+  EXPECT_STREQ(name, "vgem");
+  EXPECT_EQ(version.name_len, 4u);
+  EXPECT_EQ(version.major, 1);
+  dma_buf_sync sync{DMA_BUF_SYNC_RW};
+  EXPECT_EQ(ioctl_card(DMA_BUF_IOCTL_SYNC, &sync), -ENOTTY);
+  EXPECT_EQ(ioctl_card(_IO('d', 0xf0), nullptr), -EINVAL);
+  unlink(dev.c_str());
+}
+
 TEST_F(NotificationTest, FdsThatAreNotTheSupervisorsContinue) {
   int pipefd[2];
   ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
