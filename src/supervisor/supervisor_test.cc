@@ -77,9 +77,12 @@ class NotificationTest : public ::testing::Test {
   }
   // A listening socket named `name` in the heap directory, and a connection to it.
   UniqueFd HeapConnection(const std::string& name, UniqueFd* listener) {
+    return Connection(dir_ + "/" + name, listener);
+  }
+  // A listening socket at `path`, and a connection to it.
+  UniqueFd Connection(const std::string& path, UniqueFd* listener) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    const std::string path = dir_ + "/" + name;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     listener->reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     EXPECT_EQ(bind(listener->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
@@ -149,15 +152,9 @@ TEST_F(NotificationTest, CardPathsWithoutAVgemDaemonContinue) {
 // strings written into the caller's memory (no round trip needed for these).
 TEST_F(NotificationTest, CardIoctlsAreAnsweredWithTheDrmRules) {
   NotificationHandler handler(-1, dir_);
-  const std::string dev = dir_ + ".dev";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, dev.c_str(), dev.size() + 1);
-  UniqueFd listener(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(listener.get(), 4), 0);
-  UniqueFd card(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  ASSERT_EQ(connect(card.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string dev = dir_ + ".dev";  // the device socket, where `dmaheap run` puts it
+  UniqueFd listener;
+  UniqueFd card = Connection(dev, &listener);
   auto ioctl_card = [&](unsigned long cmd, void* arg) {
     seccomp_notif req{};
     req.id = 6;
