@@ -203,16 +203,16 @@ class Stepper {
 };
 
 // The kernel releases a DRM file's handles when its last fd closes (a dup keeps it open), and
-// the buffers live on: so must the card's imports. Neither the program nor the daemon may keep
-// an fd for a card that is gone.
+// the buffers live on: so must the card's imports, every mapping undone. The program is left
+// with no fd of the card, and the daemon with no fd of its buffers. (The daemon's own sockets
+// are not counted: a connection the test just closed may not be reaped yet, and no request can
+// wait for that.)
 TEST(VgemShimTest, ImportsLastAsLongAsTheCardAndNoFdIsLeft) {
   Daemon d;
   ASSERT_TRUE(d.ready());
-  const int daemon_sockets = d.FdsHeld("socket:");
   Stepper probe({VGEM_PROBE_PATH, "release"}, ShimEnv(d));
   ASSERT_EQ(probe.Line(), "imported");
   EXPECT_EQ(VgemAttached(d), 3u) << "the dup keeps the DRM file open\n" << d.Control(Op::kBufInfo);
-  EXPECT_EQ(d.FdsHeld("socket:"), daemon_sockets + 1) << "one connection: the card";
   probe.Go();
   ASSERT_EQ(probe.Line(), "closed");
   EXPECT_EQ(d.Control(Op::kBarrier), "");
@@ -220,7 +220,6 @@ TEST(VgemShimTest, ImportsLastAsLongAsTheCardAndNoFdIsLeft) {
   EXPECT_EQ(Unattached(d), 3u) << "the buffers are still the probe's";
   EXPECT_EQ(d.Stat("device vgem", "maps"), 3);
   EXPECT_EQ(d.Stat("device vgem", "unmaps"), 3);
-  EXPECT_EQ(d.FdsHeld("socket:"), daemon_sockets);
   probe.Go();
   EXPECT_EQ(probe.Line(), "fds ok");
   EXPECT_EQ(probe.Wait(), 0);
