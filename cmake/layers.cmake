@@ -5,9 +5,9 @@
 # sources and names each include that runs back up).
 #
 #   base ← platform ← {mm, dma ← dmabuf} ← heap ← kapi ← module ← system ← ipc
-#        ← {service, client, preload, supervisor} ← {dmabufheap, tools}
+#        ← {service, client, drm ← {preload, supervisor}} ← {dmabufheap, tools}
 set(DMAHEAP_LAYERS base platform dma mm dmabuf heap kapi module system ipc
-    service client preload supervisor dmabufheap tools)
+    service client drm preload supervisor dmabufheap tools)
 
 set(DMAHEAP_LAYER_base_DIRS src/base)
 set(DMAHEAP_LAYER_base_BELOW "")
@@ -34,10 +34,13 @@ set(DMAHEAP_LAYER_service_DIRS src/service)
 set(DMAHEAP_LAYER_service_BELOW ipc)
 set(DMAHEAP_LAYER_client_DIRS src/client)
 set(DMAHEAP_LAYER_client_BELOW ipc)
+# The DRM core's ioctl rules and the vgem card (drivers/gpu/drm), served over the device socket.
+set(DMAHEAP_LAYER_drm_DIRS src/drm)
+set(DMAHEAP_LAYER_drm_BELOW ipc)
 set(DMAHEAP_LAYER_preload_DIRS src/preload)
-set(DMAHEAP_LAYER_preload_BELOW ipc)
+set(DMAHEAP_LAYER_preload_BELOW drm)
 set(DMAHEAP_LAYER_supervisor_DIRS src/supervisor)
-set(DMAHEAP_LAYER_supervisor_BELOW ipc)
+set(DMAHEAP_LAYER_supervisor_BELOW drm)
 # libdmabufheap.so: Android's API over the public one (it includes public headers only).
 set(DMAHEAP_LAYER_dmabufheap_DIRS src/libdmabufheap)
 set(DMAHEAP_LAYER_dmabufheap_BELOW client)

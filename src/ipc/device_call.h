@@ -1,5 +1,6 @@
 // The client half of the device socket (device_wire.h): one connection is one importer. Used by
-// the library's daemon backend and by the preload shim's /dev/dri/cardN (vgem).
+// the library's daemon backend. The vgem card (drm/vgem_card.h) makes the same requests over a
+// connection it does not own: the card fd of the program it serves.
 #ifndef DMAHEAP_SRC_IPC_DEVICE_CALL_H
 #define DMAHEAP_SRC_IPC_DEVICE_CALL_H
 

@@ -182,6 +182,7 @@ TEST_F(COpsTest, EveryBufferOpReachesItsCCounterpart) {
   EXPECT_EQ(g_calls.ends, 1);
 
   EXPECT_EQ(DmaBufAttach(buf, g_far_away).error(), EINVAL);
+  const uint64_t device_unmaps = g_display.counters().unmaps;
   DmaBufAttachment* display = std::move(DmaBufAttach(buf, g_display)).value();
   EXPECT_EQ(g_calls.attached, std::vector<std::string>{"display"});
   EXPECT_EQ(buf.attached_devices(), std::vector<std::string>{"display"});
@@ -196,6 +197,7 @@ TEST_F(COpsTest, EveryBufferOpReachesItsCCounterpart) {
   EXPECT_TRUE(DmaBufMapAttachment(buf, *display, DmaDirection::kToDevice).ok());
   DmaBufDetach(buf, display);  // still mapped: unmapped first
   EXPECT_EQ(g_calls.unmaps, 2);
+  EXPECT_EQ(g_display.counters().unmaps, device_unmaps) << "the module's unmap is the only one";
   EXPECT_EQ(g_calls.detaches, 1);
   EXPECT_TRUE(buf.attached_devices().empty());
   EXPECT_EQ(g_calls.releases, 0);

@@ -70,7 +70,7 @@ std::string RedirectPath(std::string_view heap_dir, std::string_view rest) {
 
 bool MayBeOurIoctl(unsigned long request) {
   const unsigned type = (request >> 8) & 0xFF;  // _IOC_TYPE
-  return type == 'b' || type == 'H';
+  return type == 'b' || type == 'H' || type == 'd';
 }
 
 Result<off_t> BufferLseek(off_t offset, int whence, off_t size) {

@@ -16,14 +16,15 @@
 
 namespace dmaheap::preload {
 
-enum class Kind : uint8_t { kNone = 0, kHeap = 1, kBuffer = 2, kHeapDir = 3 };
+// kCard: the vgem card (/dev/dri/cardN), a connection to the daemon's device socket.
+enum class Kind : uint8_t { kNone = 0, kHeap = 1, kBuffer = 2, kHeapDir = 3, kCard = 4 };
 
 // Fds are tracked up to this number (the fd hard limit here is 20 000); higher ones are never
 // the shim's, so calls on them go straight to libc.
 inline constexpr int kMaxTracked = 1 << 16;
 
-// Which fds of this process are heap fds, buffer fds or the redirected heap directory, and the
-// inode each was marked with. A call on any other fd costs one relaxed load and no syscall. A
+// Which fds of this process are heap fds, buffer fds, vgem cards or the redirected heap
+// directory, and the inode each was marked with. A call on any other fd costs one relaxed load and no syscall. A
 // marked fd is the shim's only while it still refers to that inode (the number may have been
 // reused by dup2 or exec): StillOurs checks with fstat before the shim acts on it.
 // Thread-safe; constant-initialized, so it is usable from the shim's earliest constructor.
@@ -61,8 +62,8 @@ bool IsHeapName(std::string_view name);
 std::string RedirectPath(std::string_view heap_dir, std::string_view rest);
 
 // An ioctl the kernel answered ENOTTY on an fd the table does not know (dup'ed with fcntl,
-// inherited across exec) may still be one of the shim's when its type is a heap's ('H') or a
-// dma-buf's ('b'): only then is the fd inspected.
+// inherited across exec) may still be one of the shim's when its type is a heap's ('H'), a
+// dma-buf's ('b') or DRM's ('d'): only then is the fd inspected.
 bool MayBeOurIoctl(unsigned long request);
 
 // lseek on a buffer, as a dma-buf answers (§12): SEEK_SET 0 → 0, SEEK_END 0 → the size,

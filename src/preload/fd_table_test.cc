@@ -119,12 +119,14 @@ TEST(HeapPathTest, HeapNamesAreSingleEntries) {
   EXPECT_EQ(RedirectPath("/tmp/dh.x/h", "system"), "/tmp/dh.x/h/system");
 }
 
-TEST(InterceptionTest, OnlyHeapAndDmaBufIoctlTypesMakeAnUnknownFdLookedAt) {
+TEST(InterceptionTest, OnlyHeapDmaBufAndDrmIoctlTypesMakeAnUnknownFdLookedAt) {
   EXPECT_TRUE(MayBeOurIoctl(DMA_HEAP_IOCTL_ALLOC));
   EXPECT_TRUE(MayBeOurIoctl(DMA_BUF_IOCTL_SYNC));
   EXPECT_TRUE(MayBeOurIoctl(DMA_BUF_SET_NAME_A));
   EXPECT_TRUE(MayBeOurIoctl(DMA_BUF_IOCTL_EXPORT_SYNC_FILE));
   EXPECT_TRUE(MayBeOurIoctl(_IOWR('H', 1, int)));
+  EXPECT_TRUE(MayBeOurIoctl(0xC0406400u)) << "DRM_IOCTL_VERSION: a vgem card's";
+  EXPECT_TRUE(MayBeOurIoctl(0xC00C642Eu)) << "DRM_IOCTL_PRIME_FD_TO_HANDLE";
   EXPECT_FALSE(MayBeOurIoctl(FIONREAD));
   EXPECT_FALSE(MayBeOurIoctl(TCGETS));
   EXPECT_FALSE(MayBeOurIoctl(_IOR('I', 0, int))) << "ION's type is not served";

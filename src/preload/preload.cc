@@ -11,15 +11,18 @@
 //   charged to this process), and the bytes are copied back.
 // - ioctl on a buffer fd answers DMA_BUF_IOCTL_SYNC, SET_NAME_A/B, EXPORT/IMPORT_SYNC_FILE with
 //   the kernel's validation; mmap/read/write/lseek/fallocate/ftruncate answer as a dma-buf does.
+// - /dev/dri/cardN, the first the host lacks, opens as a vgem card while the daemon's board has
+//   vgem (shim_card.cc): a connection to the daemon's device socket, whose DRM ioctls
+//   (VERSION, PRIME_FD_TO_HANDLE, GEM_CLOSE) attach and detach buffers for the vgem device.
 // - DMAHEAP_SANITIZE=sync: the sync sanitizer (sanitizer.h) tracks buffer mappings (mmap,
 //   munmap, mprotect, mremap), reports CPU access outside SYNC brackets, keeps its SIGSEGV
 //   handler first (sigaction, signal) and decides the exit status (_exit, and its destructor).
 //
-// Which fds are ours: a table indexed by fd number holds the inode of each heap and buffer fd
-// this process opened or received. A call on any other fd costs one table load, no syscall. A
+// Which fds are ours: a table indexed by fd number holds the inode of each heap, buffer and card
+// fd this process opened or received. A call on any other fd costs one table load, no syscall. A
 // marked fd is checked with fstat before it is treated as ours (the number may have been reused
-// by dup2 or exec); an unmarked fd that the kernel answers ENOTTY for a heap or dma-buf ioctl is
-// inspected once (dup, fcntl(F_DUPFD), fds inherited across exec).
+// by dup2 or exec); an unmarked fd that the kernel answers ENOTTY for a heap, dma-buf or DRM
+// ioctl is inspected once (dup, fcntl(F_DUPFD), fds inherited across exec).
 //
 // Where the kernel has real heaps (/sys/class/dma_heap) the shim steps aside entirely. It never
 // aborts its host: a dead daemon gives ENODEV, and the next call on that heap fd reconnects.
@@ -139,6 +142,25 @@ DMAHEAP_EXPORT int statx(int dirfd, const char* path, int flags, unsigned int ma
   return real(dirfd, path, flags, mask, stx);
 }
 
+namespace {
+
+int Serve(Kind kind, int fd, unsigned long request, void* arg) {
+  switch (kind) {
+    case Kind::kHeap:
+      return HeapIoctl(fd, request, arg);
+    case Kind::kCard:
+      return CardIoctl(fd, request, arg);
+    default:
+      return BufferIoctl(fd, request, arg);
+  }
+}
+
+// The marks that carry no state beside the fd number, so a duplicate is what its original is.
+// A heap fd's connection state is per number: a duplicate is recognised on its first ioctl.
+bool DupKeepsMark(Kind kind) { return kind == Kind::kBuffer || kind == Kind::kCard; }
+
+}  // namespace
+
 DMAHEAP_EXPORT int ioctl(int fd, unsigned long request, ...) {
   va_list ap;
   va_start(ap, request);
@@ -155,15 +177,13 @@ DMAHEAP_EXPORT int ioctl(int fd, unsigned long request, ...) {
       errno = ENOTTY;
       return -1;
     }
-    return SetErrno(found == Kind::kHeap ? HeapIoctl(fd, request, arg)
-                                         : BufferIoctl(fd, request, arg));
+    return SetErrno(Serve(found, fd, request, arg));
   }
   if (kind == Kind::kHeapDir || !g_table.StillOurs(fd)) {
     if (kind != Kind::kHeapDir) Unmark(fd);
     return real(fd, request, arg);
   }
-  return SetErrno(kind == Kind::kHeap ? HeapIoctl(fd, request, arg)
-                                      : BufferIoctl(fd, request, arg));
+  return SetErrno(Serve(kind, fd, request, arg));
 }
 
 DMAHEAP_EXPORT int close(int fd) {
@@ -175,7 +195,7 @@ DMAHEAP_EXPORT int close(int fd) {
 DMAHEAP_EXPORT int dup(int fd) {
   REAL(dup);
   int nfd = real(fd);
-  if (nfd >= 0 && KindOf(fd) == Kind::kBuffer) g_table.CopyMark(fd, nfd);
+  if (nfd >= 0 && DupKeepsMark(KindOf(fd))) g_table.CopyMark(fd, nfd);
   return nfd;
 }
 
@@ -183,7 +203,7 @@ DMAHEAP_EXPORT int dup2(int fd, int nfd) {
   REAL(dup2);
   if (KindOf(nfd) != Kind::kNone && nfd != fd) Unmark(nfd);
   int rc = real(fd, nfd);
-  if (rc >= 0 && KindOf(fd) == Kind::kBuffer) g_table.CopyMark(fd, rc);
+  if (rc >= 0 && DupKeepsMark(KindOf(fd))) g_table.CopyMark(fd, rc);
   return rc;
 }
 
@@ -191,7 +211,7 @@ DMAHEAP_EXPORT int dup3(int fd, int nfd, int flags) {
   REAL(dup3);
   if (KindOf(nfd) != Kind::kNone && nfd != fd) Unmark(nfd);
   int rc = real(fd, nfd, flags);
-  if (rc >= 0 && KindOf(fd) == Kind::kBuffer) g_table.CopyMark(fd, rc);
+  if (rc >= 0 && DupKeepsMark(KindOf(fd))) g_table.CopyMark(fd, rc);
   return rc;
 }
 
@@ -332,6 +352,7 @@ DMAHEAP_EXPORT off_t lseek(int fd, off_t off, int whence) {
     errno = ESPIPE;  // nonseekable_open
     return -1;
   }
+  if (KindOf(fd) == Kind::kCard && g_table.StillOurs(fd)) return 0;  // DRM fops: noop_llseek
   return real(fd, off, whence);
 }
 DMAHEAP_EXPORT off_t lseek64(int fd, off_t off, int whence) { return lseek(fd, off, whence); }

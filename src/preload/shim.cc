@@ -17,6 +17,7 @@
 
 #include "base/check.h"
 #include "dmabuf/dma_buf_ioctl.h"
+#include "drm/vgem_card.h"
 #include "heap/heap_ioctl.h"
 #include "ipc/heap_call.h"
 #include "ipc/paths.h"
@@ -47,12 +48,20 @@ std::mutex g_heap_mu;  // guards g_heaps; also serialises round trips on heap fd
 HeapFd* g_heaps[kMaxTracked];
 std::atomic<unsigned> g_generation{0};
 
-void AtforkPrepare() { g_heap_mu.lock(); }
-void AtforkParent() { g_heap_mu.unlock(); }
+void AtforkPrepare() {
+  g_heap_mu.lock();
+  LockCards();
+}
+void AtforkParent() {
+  UnlockCards();
+  g_heap_mu.unlock();
+}
 // A child must not share its parent's daemon connections: replies would cross. Each heap fd
-// reconnects on its next use in the child.
+// reconnects on its next use in the child. A card cannot: its connection holds the handles, as
+// a DRM file shared across fork does (README: the card after fork).
 void AtforkChild() {
   g_generation.fetch_add(1);
+  UnlockCards();
   g_heap_mu.unlock();
 }
 
@@ -141,6 +150,7 @@ State& St() {
     s->passthrough =
         ::stat(sysfs != nullptr && *sysfs != '\0' ? sysfs : "/sys/class/dma_heap", &st) == 0;
     if (auto dir = HeapDirPath(); dir.ok()) s->heap_dir = *dir;
+    if (auto dev = DeviceSocketPath(); dev.ok()) s->device_path = *dev;
     s->thp = sys::ReadShmemThp();
     g_state = s;
     ::pthread_atfork(AtforkPrepare, AtforkParent, AtforkChild);
@@ -215,8 +225,8 @@ int BufferIoctl(int fd, unsigned long request, void* arg) {
   return -DmaBufIoctl(static_cast<unsigned int>(request), user, buffer);
 }
 
-// An fd the table does not know (dup, exec, SCM_RIGHTS) that got ENOTTY for a heap or dma-buf
-// ioctl: is it one of ours after all?
+// An fd the table does not know (dup, exec, SCM_RIGHTS) that got ENOTTY for a heap, dma-buf or
+// DRM ioctl: is it one of ours after all?
 Kind Classify(int fd) {
   Inside inside;
   struct stat st {};
@@ -231,6 +241,10 @@ Kind Classify(int fd) {
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
         peer.sun_family != AF_UNIX) {
       return Kind::kNone;
+    }
+    if (IsCardPeer(peer.sun_path)) {
+      g_table.Mark(fd, Kind::kCard, st.st_ino);
+      return Kind::kCard;
     }
     std::string name = HeapOfPeerPath(St().heap_dir, peer.sun_path);
     if (name.empty() || fd >= kMaxTracked) return Kind::kNone;
@@ -273,6 +287,10 @@ int MarkHeapDir(int fd) {
 
 int OpenAt(int dirfd, const char* path, int flags, mode_t mode, bool at) {
   REAL(openat);
+  if (Active() && IsAbsolute(path) && CardNumber(path) >= 0) {
+    const int fd = OpenCard(path, flags);
+    if (fd != kNotOurs) return fd;
+  }
   std::string_view rest;
   if (Active() && (!at || IsAbsolute(path)) && HeapPath(path, &rest)) {
     if (IsHeapName(rest)) return OpenHeap(rest, flags);
@@ -289,7 +307,7 @@ int OpenAt(int dirfd, const char* path, int flags, mode_t mode, bool at) {
 
 namespace {
 
-// Marks what this process inherited across exec: heap sockets and buffer memfds.
+// Marks what this process inherited across exec: heap sockets, cards and buffer memfds.
 void ClassifyInherited() {
   Inside inside;
   static const auto real_opendir = Next<decltype(&::opendir)>("opendir");

@@ -1,7 +1,7 @@
 // The preload shim's machinery behind its interposed libc entry points (preload.cc): its state,
 // the heap fds (connected sockets to the daemon's heap sockets) and their round trips, buffer
-// fds served with the dma-buf core's rules, and the recognition of fds the shim did not open
-// itself. See preload.cc for what the shim does as a whole.
+// fds served with the dma-buf core's rules, the vgem card (shim_card.cc), and the recognition of
+// fds the shim did not open itself. See preload.cc for what the shim does as a whole.
 #ifndef DMAHEAP_SRC_PRELOAD_SHIM_H
 #define DMAHEAP_SRC_PRELOAD_SHIM_H
 
@@ -28,6 +28,7 @@ F Next(const char* name) {
 struct State {
   bool passthrough = false;  // the kernel has real heaps
   std::string heap_dir;      // empty: no directory can be derived
+  std::string device_path;   // the daemon's device socket; empty: none can be derived
   sys::ShmemThp thp = sys::ShmemThp::kHugeNever;
 };
 // Read once, on first use.
@@ -57,7 +58,8 @@ void Unmark(int fd);
 int OpenAt(int dirfd, const char* path, int flags, mode_t mode, bool at);
 int HeapIoctl(int fd, unsigned long request, void* arg);
 int BufferIoctl(int fd, unsigned long request, void* arg);
-// An fd the table does not know that got ENOTTY for a heap or dma-buf ioctl: is it the shim's?
+// An fd the table does not know that got ENOTTY for a heap, dma-buf or DRM ioctl: is it the
+// shim's?
 Kind Classify(int fd);
 // A buffer fd received over a socket (recvmsg's SCM_RIGHTS): marked at once.
 void MarkIfBuffer(int fd);
@@ -68,6 +70,19 @@ off_t BufferSize(int fd);
 int MarkHeapDir(int fd);
 // /dev/dma_heap[/rest] → the heap directory's path.
 std::string Redirect(std::string_view rest);
+
+// The vgem card (shim_card.cc). OpenCard answers an open of `path` when it is the card's
+// (drm/vgem_card.h) and the daemon's board has vgem: the marked card fd, or -1 with errno;
+// otherwise kNotOurs, and the host answers.
+inline constexpr int kNotOurs = -2;
+int OpenCard(const char* path, int flags);
+// The DRM ioctls on a card fd: 0 or -errno.
+int CardIoctl(int fd, unsigned long request, void* arg);
+// Whether a socket's peer address is the daemon's device socket: a card fd the shim did not open.
+bool IsCardPeer(std::string_view peer);
+// Held across fork, as the heap lock is, so no card round trip is cut in half in the child.
+void LockCards();
+void UnlockCards();
 
 // A path that starts with '/'. Not declared nonnull, unlike the libc prototypes whose arguments
 // it checks (so the compiler cannot drop the NULL test), and not inlined for the same reason.

@@ -124,7 +124,10 @@ int RunSupervised(const RunOptions& options, std::vector<std::string> command) {
   }
   const std::string root = tmpl;
   ::chmod(root.c_str(), 0755);
-  const std::string dir = root + "/h", control = root + "/h.ctl", notify = root + "/n";
+  // The device socket where the supervisor looks for it ("<heap dir>.dev"), whatever the
+  // caller's DMAHEAP_DEVICES says.
+  const std::string dir = root + "/h", control = root + "/h.ctl", devices = root + "/h.dev",
+                    notify = root + "/n";
   const std::string daemon_path = ProgramDir() + "/dmaheapd";
   const std::string shim_path = FindInPath(CoreLibDirs(), "libdmaheap_preload.so");
   if (shim_path.empty()) {
@@ -146,6 +149,7 @@ int RunSupervised(const RunOptions& options, std::vector<std::string> command) {
     if (::getppid() != parent) _exit(1);
     ::setenv("DMAHEAP_DIR", dir.c_str(), 1);
     ::setenv("DMAHEAP_CONTROL", control.c_str(), 1);
+    ::setenv("DMAHEAP_DEVICES", devices.c_str(), 1);
     ::setenv("NOTIFY_SOCKET", notify.c_str(), 1);
     ::execl(daemon_path.c_str(), daemon_path.c_str(), "--foreground", "--board", board.c_str(),
             nullptr);
@@ -173,6 +177,7 @@ int RunSupervised(const RunOptions& options, std::vector<std::string> command) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::setenv("DMAHEAP_DIR", dir.c_str(), 1);
     ::setenv("DMAHEAP_CONTROL", control.c_str(), 1);
+    ::setenv("DMAHEAP_DEVICES", devices.c_str(), 1);
     std::string preload = shim_path;
     if (const char* old = ::getenv("LD_PRELOAD"); old != nullptr && *old != '\0')
       preload += std::string(":") + old;

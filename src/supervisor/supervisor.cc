@@ -18,6 +18,8 @@
 
 #include "base/check.h"
 #include "dmabuf/dma_buf_ioctl.h"
+#include "drm/drm_ioctl.h"
+#include "drm/vgem_card.h"
 #include "heap/heap_ioctl.h"
 #include "ipc/heap_call.h"
 #include "ipc/paths.h"
@@ -49,7 +51,10 @@ UniqueFd PidfdGetfd(int pidfd, int target_fd) {
 class NotificationHandler::Handler {
  public:
   Handler(int notify_fd, std::string heap_dir)
-      : notify_fd_(notify_fd), heap_dir_(std::move(heap_dir)), thp_(sys::ReadShmemThp()) {}
+      : notify_fd_(notify_fd),
+        heap_dir_(std::move(heap_dir)),
+        device_path_(heap_dir_ + ".dev"),
+        thp_(sys::ReadShmemThp()) {}
 
   void Handle(const seccomp_notif& req, seccomp_notif_resp& resp) {
     resp.id = req.id;
@@ -93,9 +98,22 @@ class NotificationHandler::Handler {
     return rc;
   }
 
+  // Answers the open with `fd`, added to the target; a target gone meanwhile gets no answer.
+  void AnswerWithFd(const seccomp_notif& req, seccomp_notif_resp& resp, int fd, bool cloexec) {
+    // ADDFD with SEND answers the openat with the new fd number.
+    Result<int> added = AddFd(req.id, fd, cloexec, /*send=*/true);
+    if (!added.ok()) {
+      if (added.error() == ENOENT) resp.id = 0;  // the target is gone; nothing to answer
+      return Fail(resp, added.error());
+    }
+    resp.id = 0;  // already answered
+  }
+
   void HandleOpen(const seccomp_notif& req, seccomp_notif_resp& resp, const char* path_ptr, int flags) {
     Result<std::string> path = sys::CopyStringFromProcess(req.pid, path_ptr, 4096);
-    if (!path.ok() || path->compare(0, sizeof(kDevDir) - 1, kDevDir) != 0) return;
+    if (!path.ok()) return;
+    if (CardNumber(*path) >= 0) return HandleCardOpen(req, resp, *path, flags);
+    if (path->compare(0, sizeof(kDevDir) - 1, kDevDir) != 0) return;
     std::string_view rest(*path);
     rest.remove_prefix(sizeof(kDevDir) - 1);
     if (!rest.empty() && rest[0] != '/') return;  // e.g. /dev/dma_heapX
@@ -114,16 +132,27 @@ class NotificationHandler::Handler {
       if (!sock.ok()) return Fail(resp, sock.error() == ECONNREFUSED ? ENODEV : sock.error());
       fd = std::move(sock).value();
     }
-    // ADDFD with SEND answers the openat with the new fd number.
-    Result<int> added = AddFd(req.id, fd.get(), cloexec, /*send=*/true);
-    if (!added.ok()) {
-      if (added.error() == ENOENT) resp.id = 0;  // the target is gone; nothing to answer
-      return Fail(resp, added.error());
-    }
-    resp.id = 0;  // already answered
+    AnswerWithFd(req, resp, fd.get(), cloexec);
   }
 
-  enum class FdKind { kOther, kHeap, kBuffer };
+  // /dev/dri/cardN: the vgem card when it is the card's path and the daemon's board has vgem
+  // (drm/vgem_card.h), a connection to the device socket added to the target; else the kernel
+  // answers.
+  void HandleCardOpen(const seccomp_notif& req, seccomp_notif_resp& resp, const std::string& path,
+                      int flags) {
+    if (!IsVgemCardPath(path)) return;
+    Result<VgemCard> card = OpenVgemCard(device_path_, /*cloexec=*/true);
+    if (!card.ok()) {
+      // ENODEV: no daemon or no vgem, so no card; the kernel answers (ENOENT).
+      if (card.error() != ENODEV) Fail(resp, card.error());
+      return;
+    }
+    if (const int err = CardOpenError(flags); err != 0) return Fail(resp, err);
+    vgem_device_ = card->device;
+    AnswerWithFd(req, resp, card->sock.get(), (flags & O_CLOEXEC) != 0);
+  }
+
+  enum class FdKind { kOther, kHeap, kBuffer, kCard };
 
   FdKind Classify(int fd, std::string* heap_name) {
     struct stat st {};
@@ -132,6 +161,7 @@ class NotificationHandler::Handler {
       sockaddr_un peer{};
       socklen_t len = sizeof(peer);
       if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return FdKind::kOther;
+      if (peer.sun_path == device_path_) return FdKind::kCard;
       return HeapOfPeerPath(heap_dir_, peer.sun_path).empty() ? FdKind::kOther : FdKind::kHeap;
     }
     if (!S_ISREG(st.st_mode) || !sys::BufferHeapOfFd(fd, heap_name)) return FdKind::kOther;
@@ -152,6 +182,8 @@ class NotificationHandler::Handler {
         return HeapIoctl(req, resp, fd.get(), cmd, arg);
       case FdKind::kBuffer:
         return BufferIoctl(req, resp, fd.get(), cmd, arg);
+      case FdKind::kCard:
+        return CardIoctl(req, resp, pidfd.get(), fd.get(), cmd, arg);
     }
   }
 
@@ -186,6 +218,41 @@ class NotificationHandler::Handler {
     Succeed(resp, 0);
   }
 
+  // The DRM ioctls on a card of the target (a duplicate of its fd: the same connection, the same
+  // handles), the argument in its memory.
+  void CardIoctl(const seccomp_notif& req, seccomp_notif_resp& resp, int pidfd, int sock,
+                 unsigned int cmd, void* arg) {
+    const auto pid = static_cast<pid_t>(req.pid);
+    ProcessIoctlArg user(pid, arg);
+    TargetCard card(sock, vgem_device_, pid, pidfd);
+    const int err = DrmIoctl(cmd, user, kVgemDriver, card);
+    if (err != 0) return Fail(resp, err);
+    Succeed(resp, 0);
+  }
+
+  // A card of the target: buffer fds and VERSION's strings are the target's.
+  class TargetCard final : public VgemFile {
+   public:
+    TargetCard(int sock, std::string& device, pid_t pid, int pidfd)
+        : VgemFile(sock, device), pid_(pid), pidfd_(pidfd) {}
+    Result<void> CopyToUser(uint64_t addr, const void* src, size_t len) override {
+      return sys::CopyToProcess(pid_, reinterpret_cast<void*>(addr), src, len);
+    }
+
+   protected:
+    Result<int> CallerFd(int fd, UniqueFd& holder) override {
+      if (fd < 0) return Errno(EBADF);
+      UniqueFd local = PidfdGetfd(pidfd_, fd);  // EBADF when the target has no such fd
+      if (!local) return Errno(errno);
+      holder = std::move(local);
+      return holder.get();
+    }
+
+   private:
+    const pid_t pid_;
+    const int pidfd_;
+  };
+
   // A buffer fd of the target, served with the dma-buf core's rules: new fds are added to the
   // target, and the name goes to the daemon.
   class TargetBuffer final : public DaemonBuffer, public FdInstaller {
@@ -210,6 +277,10 @@ class NotificationHandler::Handler {
 
   const int notify_fd_;
   const std::string heap_dir_;
+  // The device socket of the daemon serving heap_dir_, where `dmaheap run` puts it.
+  const std::string device_path_;
+  // The vgem device's name, from the last card opened or the first import; empty: unknown.
+  std::string vgem_device_;
   const sys::ShmemThp thp_;
 };
 

@@ -77,9 +77,12 @@ class NotificationTest : public ::testing::Test {
   }
   // A listening socket named `name` in the heap directory, and a connection to it.
   UniqueFd HeapConnection(const std::string& name, UniqueFd* listener) {
+    return Connection(dir_ + "/" + name, listener);
+  }
+  // A listening socket at `path`, and a connection to it.
+  UniqueFd Connection(const std::string& path, UniqueFd* listener) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    const std::string path = dir_ + "/" + name;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     listener->reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     EXPECT_EQ(bind(listener->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
@@ -133,6 +136,53 @@ TEST_F(NotificationTest, HeapPathsThatCannotBeServedFailAsTheKernelWould) {
   UniqueFd client = HeapConnection("gone", &listener);
   listener.reset();  // the socket file stays, nobody serves it: a daemon that died
   EXPECT_EQ(open_at("/dev/dma_heap/gone", O_RDWR), -ENODEV);
+}
+
+// No daemon serving a vgem device (nothing at "<heap dir>.dev"): no card, the kernel answers.
+TEST_F(NotificationTest, CardPathsWithoutAVgemDaemonContinue) {
+  for (const char* path : {"/dev/dri/card0", "/dev/dri/card1", "/dev/dri/renderD128"}) {
+    SCOPED_TRACE(path);
+    seccomp_notif_resp resp = OpenAt(path);
+    EXPECT_EQ(resp.flags, kContinue);
+    EXPECT_EQ(resp.error, 0);
+  }
+}
+
+// A connection to the device socket is a card: its ioctls get the DRM core's answers, VERSION's
+// strings written into the caller's memory (no round trip needed for these).
+TEST_F(NotificationTest, CardIoctlsAreAnsweredWithTheDrmRules) {
+  NotificationHandler handler(-1, dir_);
+  const std::string dev = dir_ + ".dev";  // the device socket, where `dmaheap run` puts it
+  UniqueFd listener;
+  UniqueFd card = Connection(dev, &listener);
+  auto ioctl_card = [&](unsigned long cmd, void* arg) {
+    seccomp_notif req{};
+    req.id = 6;
+    req.pid = static_cast<uint32_t>(getpid());
+    req.data.nr = SCMP_SYS(ioctl);
+    req.data.args[0] = static_cast<uint64_t>(card.get());
+    req.data.args[1] = cmd;
+    req.data.args[2] = reinterpret_cast<uint64_t>(arg);
+    seccomp_notif_resp resp{};
+    handler.Handle(req, resp);
+    EXPECT_EQ(resp.flags, 0u) << std::hex << cmd << ": answered, not continued";
+    return resp.error;
+  };
+  char name[8] = {};
+  struct {
+    int32_t major, minor, patchlevel;
+    uint64_t name_len, name, date_len, date, desc_len, desc;
+  } version{};
+  version.name_len = sizeof(name);
+  version.name = reinterpret_cast<uint64_t>(name);
+  EXPECT_EQ(ioctl_card(0xC0406400u, &version), 0);  // DRM_IOCTL_VERSION
+  EXPECT_STREQ(name, "vgem");
+  EXPECT_EQ(version.name_len, 4u);
+  EXPECT_EQ(version.major, 1);
+  dma_buf_sync sync{DMA_BUF_SYNC_RW};
+  EXPECT_EQ(ioctl_card(DMA_BUF_IOCTL_SYNC, &sync), -ENOTTY);
+  EXPECT_EQ(ioctl_card(_IO('d', 0xf0), nullptr), -EINVAL);
+  unlink(dev.c_str());
 }
 
 TEST_F(NotificationTest, FdsThatAreNotTheSupervisorsContinue) {
