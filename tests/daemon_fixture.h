@@ -126,6 +126,15 @@ class Daemon {
     return exit_code_;
   }
 
+  // SIGKILL and reap, as a crash: whatever the daemon made stays behind.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    exit_code_ = 137;
+  }
+
   // Starts (again) on the same directories; true once READY=1 arrived.
   bool Start() {
     ready_ = false;

@@ -70,6 +70,13 @@ Result<std::unique_ptr<Server>> Server::Create(SystemCore& core, ServerConfig co
   sigaddset(&mask, SIGINT);
   server->signal_fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!server->signal_fd_) return Errno(errno);
+  const ServerConfig& cfg = server->config_;
+  pid_t previous = 0;
+  server->lock_ = TRY(InstanceLock::Take(
+      cfg.lock_path.empty() ? cfg.heap_dir + ".lock" : cfg.lock_path, cfg.heap_dir, &previous));
+  if (previous != 0 && previous != ::getpid())
+    std::fprintf(stderr, "dmaheapd: the last daemon here (pid %d) is gone\n", previous);
+  TRY(ClearStaleHeapDirectory(cfg.heap_dir, cfg.control_path));
   server->dir_ = TRY(HeapDirectory::Create(server->config_, core.heaps().List()));
   server->control_fd_ = TRY(ListenAt(server->config_.control_path, 0600));
   TRY(server->Watch(server->signal_fd_.get(), EPOLLIN));

@@ -17,6 +17,7 @@
 #include "dmaheap/unique_fd.h"
 #include "ipc/request.h"
 #include "service/heap_dir.h"
+#include "service/instance_lock.h"
 #include "system/import_table.h"
 
 namespace dmaheap {
@@ -30,9 +31,10 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();  // removes the heap sockets, the directory and the control socket
 
-  // Creates the heap directory (see heap_dir.h) and the control socket. Errors name the path:
-  // EEXIST when the directory exists and is not empty, ENAMETOOLONG for socket paths past 107
-  // bytes.
+  // Takes the heap directory's instance lock (instance_lock.h), clears what a dead daemon left
+  // there, then creates the heap directory (see heap_dir.h) and the control socket. Errors name
+  // the path: EBUSY while a live daemon serves the directory, EEXIST when it holds anything but
+  // sockets, ENAMETOOLONG for socket paths past 107 bytes.
   static Result<std::unique_ptr<Server>> Create(SystemCore& core, ServerConfig config);
 
   // Serves until SIGTERM or SIGINT (which must be blocked in every thread before Create).
@@ -62,6 +64,7 @@ class Server {
 
   SystemCore& core_;
   const ServerConfig config_;
+  InstanceLock lock_;  // first made, last gone: held while anything of ours exists
   UniqueFd epoll_fd_;
   UniqueFd signal_fd_;
   UniqueFd control_fd_;
