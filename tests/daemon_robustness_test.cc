@@ -71,6 +71,8 @@ TEST(DaemonRobustnessTest, BadMessagesGetErrnosAndTheDaemonKeepsServing) {
   const long total = d.Stat("memory", "free_pages");  // RAM less the board's reserved memory
   RawClient c(d.dir() + "/system");
   EXPECT_EQ(c.Send({1, 2, 3, 4, 5}), EBADMSG) << "truncated";
+  EXPECT_EQ(c.Send({}), EBADMSG) << "an empty message is short, not a hang-up";
+  EXPECT_EQ(c.Send({}), EBADMSG) << "and the connection stays";
   EXPECT_EQ(c.Send(Request(0xdeadbeef, Op::kHeapIoctl, 0xC0184800u, AllocPayload(4096))),
             EBADMSG)
       << "wrong magic";

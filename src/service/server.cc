@@ -1,6 +1,7 @@
 #include "service/server.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -182,7 +183,14 @@ void Server::Serve(Client& client) {
   iovec iov{buf, sizeof(buf)};
   Result<sys::ReceivedMessage> msg = sys::RecvWithFds(fd, {&iov, 1});
   if (!msg.ok() && (msg.error() == EAGAIN || msg.error() == EINTR)) return;
-  if (!msg.ok() || msg->len == 0) return Drop(fd);
+  if (!msg.ok()) return Drop(fd);
+  // recvmsg gives 0 both for a closed peer and for an empty message: only the first hangs up.
+  // An empty message is a short one, answered EBADMSG like any other.
+  if (msg->len == 0) {
+    pollfd peer{fd, POLLRDHUP, 0};
+    if (::poll(&peer, 1, 0) != 0 && (peer.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+      return Drop(fd);
+  }
   RawRequest raw{
       {buf, std::min(msg->len, sizeof(buf))}, msg->msg_flags, msg->cred, std::move(msg->fds)};
   if (!msg->has_cred) {
