@@ -28,6 +28,7 @@ namespace {
 using testing_util::Child;
 using testing_util::Daemon;
 using testing_util::DaemonAlloc;
+using testing_util::DropPrivileges;
 using testing_util::RunProgram;
 
 // Raw protocol messages on one connection.
@@ -224,13 +225,6 @@ TEST(DaemonRobustnessTest, RunningOutOfFdsRefusesConnectionsAndRecovers) {
   EXPECT_TRUE(served);
 }
 
-constexpr uid_t kTestUid = 54321;
-
-// Drops to an unprivileged uid/gid that exists nowhere else on the machine.
-bool DropPrivileges() {
-  return setgroups(0, nullptr) == 0 && setresgid(kTestUid, kTestUid, kTestUid) == 0 &&
-         setresuid(kTestUid, kTestUid, kTestUid) == 0;
-}
 
 TEST(DaemonAccessTest, UnprivilegedClientUsesWorldHeapsOnly) {
   Daemon d;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -126,6 +127,14 @@ class ScopedEnv {
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
+
+// In a forked child: drops to an unprivileged uid/gid (kTestUid) that exists nowhere else on
+// the machine.
+inline constexpr uid_t kTestUid = 54321;
+inline bool DropPrivileges() {
+  return setgroups(0, nullptr) == 0 && setresgid(kTestUid, kTestUid, kTestUid) == 0 &&
+         setresuid(kTestUid, kTestUid, kTestUid) == 0;
+}
 
 }  // namespace dmaheap::testing_util
 

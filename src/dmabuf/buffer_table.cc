@@ -110,7 +110,32 @@ Result<UniqueFd> BufferTable::Install(const DmaBufRef& buf, const InstallRequest
   std::lock_guard lock(mu_);
   by_wd_.emplace(buf->wd_, buf->ino_);
   by_ino_.emplace(buf->ino_, buf);
+  UidUsage& usage = usage_[request.owner.uid];
+  ++usage.buffers;
+  usage.bytes += buf->size();
   return out;
+}
+
+void BufferTable::ForgetLocked(std::unordered_map<ino_t, DmaBufRef>::iterator it,
+                               std::vector<DmaBufRef>& released) {
+  const DmaBuf& buf = *it->second;
+  if (auto usage = usage_.find(buf.owner().uid); usage != usage_.end()) {
+    usage->second.bytes -= buf.size();
+    if (--usage->second.buffers == 0) usage_.erase(usage);
+  }
+  released.push_back(std::move(it->second));
+  by_ino_.erase(it);
+}
+
+UidUsage BufferTable::UsageOf(uid_t uid) const {
+  std::lock_guard lock(mu_);
+  auto it = usage_.find(uid);
+  return it == usage_.end() ? UidUsage{} : it->second;
+}
+
+std::map<uid_t, UidUsage> BufferTable::UsageByUid() const {
+  std::lock_guard lock(mu_);
+  return {usage_.begin(), usage_.end()};
 }
 
 size_t BufferTable::ProcessReleases() {
@@ -135,10 +160,7 @@ size_t BufferTable::ProcessReleases() {
         auto it = by_wd_.find(ev->wd);
         if (it == by_wd_.end()) continue;
         auto buf = by_ino_.find(it->second);
-        if (buf != by_ino_.end()) {
-          released.push_back(std::move(buf->second));
-          by_ino_.erase(buf);
-        }
+        if (buf != by_ino_.end()) ForgetLocked(buf, released);
         by_wd_.erase(it);
       }
     }
@@ -172,10 +194,7 @@ void BufferTable::ReconcileLocked(std::vector<DmaBufRef>& released) {
       continue;
     }
     auto buf = by_ino_.find(it->second);
-    if (buf != by_ino_.end()) {
-      released.push_back(std::move(buf->second));
-      by_ino_.erase(buf);
-    }
+    if (buf != by_ino_.end()) ForgetLocked(buf, released);
     it = by_wd_.erase(it);
   }
 }

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +43,12 @@ struct InstallRequest {
   Owner owner;            // the requesting process's credentials
   std::string_view name;  // DMA_BUF_SET_NAME at birth; "" for none; < DMA_BUF_NAME_LEN bytes
   uint32_t fd_flags = 0;  // O_ACCMODE | O_CLOEXEC, as validated by the caller
+};
+
+// What one uid's live buffers hold.
+struct UidUsage {
+  uint64_t buffers = 0;
+  uint64_t bytes = 0;
 };
 
 class BufferTable {
@@ -73,6 +80,10 @@ class BufferTable {
   // Live buffers ordered by id.
   std::vector<DmaBufRef> Snapshot() const;
   size_t live_count() const;
+  // Live buffers by the uid that allocated them (Install's owner): kept as buffers come and go,
+  // so a limit check costs one lookup.
+  UidUsage UsageOf(uid_t uid) const;
+  std::map<uid_t, UidUsage> UsageByUid() const;
   // The inotify fd, for an event loop to wait on (readable when releases are queued).
   int release_fd() const { return inotify_fd_.get(); }
   uint64_t overflow_count() const { return overflows_.load(std::memory_order_relaxed); }
@@ -98,6 +109,10 @@ class BufferTable {
   mutable std::mutex mu_;
   std::unordered_map<ino_t, DmaBufRef> by_ino_;  // guarded by mu_; the live buffers
   std::unordered_map<int, ino_t> by_wd_;         // guarded by mu_; watch → buffer inode
+  std::unordered_map<uid_t, UidUsage> usage_;    // guarded by mu_; of the buffers in by_ino_
+  // Drops a live buffer (guarded by mu_): into `released`, and out of its uid's usage.
+  void ForgetLocked(std::unordered_map<ino_t, DmaBufRef>::iterator it,
+                    std::vector<DmaBufRef>& released);
 };
 
 }  // namespace dmaheap

@@ -61,6 +61,9 @@ struct Owner {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  // The requester's cgroup path (/proc/PID/cgroup), interned: it lives as long as the process.
+  // Null when unknown (embedded callers, a process gone before it was read).
+  const std::string* cgroup = nullptr;
 };
 
 // struct dma_buf_ops: the exporter's buffer. The exporter's private buffer type derives from

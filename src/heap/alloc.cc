@@ -23,6 +23,13 @@ Result<Allocation> DmaHeapAllocate(const AllocRequest& request) {
   HeapCounters& counters = heap.counters();
   BufferTable& buffers = heap.context().buffers;
   buffers.ProcessReleases();
+  if (request.admission != nullptr) {
+    if (Result<void> admitted = request.admission->Admit(heap, request.owner, len);
+        !admitted.ok()) {
+      counters.failures.fetch_add(1, std::memory_order_relaxed);
+      return Errno(admitted.error());
+    }
+  }
   Result<DmaBufRef> buf = heap.ops().Allocate(heap, len, request.fd_flags, request.heap_flags);
   if (!buf.ok()) {
     counters.failures.fetch_add(1, std::memory_order_relaxed);

@@ -18,6 +18,17 @@ namespace dmaheap {
 
 class DmaHeap;
 
+// A policy over who may allocate how much (the daemon's limits): asked once the request has
+// passed the kernel's validation and the queued releases are processed, before the heap
+// allocates. Its error (ENOMEM for a limit) is the allocation's, counted as a heap failure.
+class AllocAdmission {
+ public:
+  virtual Result<void> Admit(const DmaHeap& heap, const Owner& owner, uint64_t len) = 0;
+
+ protected:
+  ~AllocAdmission() = default;
+};
+
 struct AllocRequest {
   DmaHeap* heap = nullptr;                 // required
   uint64_t len = 0;                        // bytes; rounded up to whole pages
@@ -25,6 +36,7 @@ struct AllocRequest {
   uint64_t heap_flags = 0;                 // none are defined: must be 0
   Owner owner;                             // the requesting process's credentials
   std::string_view name;                   // DMA_BUF_SET_NAME at birth; "" for none
+  AllocAdmission* admission = nullptr;     // none: every valid request goes to the heap
 };
 
 struct Allocation {
@@ -34,7 +46,7 @@ struct Allocation {
 
 // Validates, in the kernel's order — fd_flags ⊄ O_CLOEXEC|O_ACCMODE, heap_flags != 0,
 // PAGE_ALIGN(len) == 0, all EINVAL (a name of DMA_BUF_NAME_LEN bytes or more: EINVAL too) —
-// processes the releases already queued, asks the heap, and installs the buffer with the
+// processes the releases already queued, asks the admission policy and then the heap, and installs the buffer with the
 // request's owner and name. Counts the heap's allocations and failures. Errors: EINVAL; the
 // heap's (ENOMEM); EMFILE/ENFILE.
 Result<Allocation> DmaHeapAllocate(const AllocRequest& request);

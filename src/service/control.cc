@@ -2,6 +2,8 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "mm/reserved_mem.h"
 #include "system/system_core.h"
@@ -67,11 +69,22 @@ std::string StatsText(SystemCore& core) {
     out += line;
   };
   for (const auto& dev : core.devices()) dma("device", dev->name(), dev->counters());
-  // Live buffers a device has mapped at some time, by inode.
+  // Live buffers a device has mapped at some time, by inode; every live buffer by the cgroup
+  // of the process that allocated it.
+  std::map<std::string, UidUsage> by_cgroup;
   for (const DmaBufRef& buf : core.buffers().Snapshot()) {
+    if (const std::string* cgroup = buf->owner().cgroup) {
+      UidUsage& u = by_cgroup[*cgroup];
+      ++u.buffers;
+      u.bytes += buf->size();
+    }
     const DmaCounters c = buf->dma_stats().Snapshot();
     if (c.maps == 0 && c.map_errors == 0) continue;
     dma("buffer", std::to_string(static_cast<uint64_t>(buf->ino())), c);
+  }
+  for (const auto& [path, u] : by_cgroup) {
+    out += "cgroup " + path + " buffers " + std::to_string(u.buffers) + " bytes " +
+           std::to_string(u.bytes) + "\n";
   }
   return out;
 }

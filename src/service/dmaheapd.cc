@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
                  "board to boot: a NAME on $DMAHEAP_BOARD_PATH / dmaheap/boards, or a .dtb path");
   app.add_flag("--foreground", foreground, "stay in the foreground, log to stderr");
   app.add_option("--heap-mode", heap_modes, "socket mode of a heap: NAME=MODE[:GROUP]");
+  std::string uid_limit;
+  app.add_option("--uid-limit", uid_limit,
+                 "most bytes of live buffers one uid may hold (root included), e.g. 512M");
+  std::vector<std::string> heap_limits;
+  app.add_option("--heap-limit", heap_limits, "most bytes of live buffers in a heap: NAME=SIZE");
   std::string modules_file;
   app.add_option("--modules", modules_file,
                  "modules to load at start, one name a line (default: the board's modules.load)");
@@ -64,6 +69,17 @@ int main(int argc, char** argv) {
     auto mode = dmaheap::ParseHeapMode(text);
     if (!mode.ok()) return 2;
     config.heap_modes[mode->first] = mode->second;
+  }
+
+  if (!uid_limit.empty()) {
+    auto bytes = dmaheap::ParseLimitSize("--uid-limit", uid_limit);
+    if (!bytes.ok()) return 2;
+    config.limits.uid_bytes = *bytes;
+  }
+  for (const std::string& text : heap_limits) {
+    auto limit = dmaheap::ParseHeapLimit(text);
+    if (!limit.ok()) return 2;
+    config.limits.heap_bytes[limit->first] = limit->second;
   }
 
   // Every client connection is an fd: take the whole allowance the hard limit gives.

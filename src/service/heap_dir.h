@@ -21,6 +21,7 @@
 
 #include "dmaheap/result.h"
 #include "dmaheap/unique_fd.h"
+#include "service/limits.h"
 
 namespace dmaheap {
 
@@ -42,6 +43,7 @@ struct ServerConfig {
   // Per heap name; heaps not listed get default_mode, except "system": 0666.
   std::map<std::string, HeapSocketMode> heap_modes;
   HeapSocketMode default_mode;
+  LimitConfig limits;  // service/limits.h
 };
 
 // Parses "NAME=MODE[:GROUP]" (MODE octal ≤ 0777, GROUP a name or number). EINVAL with a message

@@ -16,6 +16,7 @@
 
 #include "base/check.h"
 #include "heap/heap_ioctl.h"
+#include "platform/cgroup.h"
 #include "platform/scm.h"
 #include "platform/sys.h"
 #include "ipc/device_wire.h"
@@ -79,6 +80,7 @@ Result<std::unique_ptr<Server>> Server::Create(SystemCore& core, ServerConfig co
     std::fprintf(stderr, "dmaheapd: the last daemon here (pid %d) is gone\n", previous);
   TRY(ClearStaleHeapDirectory(cfg.heap_dir, cfg.control_path));
   server->dir_ = TRY(HeapDirectory::Create(server->config_, core.heaps().List()));
+  server->limits_ = std::make_unique<AllocLimits>(cfg.limits, core.buffers());
   server->control_fd_ = TRY(ListenAt(server->config_.control_path, 0600));
   TRY(server->Watch(server->signal_fd_.get(), EPOLLIN));
   TRY(server->Watch(server->control_fd_.get(), EPOLLIN));
@@ -172,6 +174,15 @@ void Server::Accept(int listen_fd) {
   }
 }
 
+Owner Server::OwnerOf(Client& client, const Request& request) {
+  const pid_t pid = request.cred.pid;
+  if (client.cgroup_pid != pid || client.cgroup == nullptr) {
+    client.cgroup_pid = pid;
+    client.cgroup = sys::CgroupOf(pid);
+  }
+  return Owner{pid, request.cred.uid, request.cred.gid, client.cgroup};
+}
+
 void Server::Drop(int fd) {
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
   clients_.erase(fd);
@@ -246,7 +257,8 @@ bool Server::ServeHeap(Client& client, Request& request) {
   }
   AllocRequest alloc;
   alloc.heap = client.heap;
-  alloc.owner = Owner{request.cred.pid, request.cred.uid, request.cred.gid};
+  alloc.owner = OwnerOf(client, request);
+  alloc.admission = limits_.get();
   alloc.name = decoded->name;
   PayloadArg arg(decoded->arg);
   SendFdInstaller installer;
@@ -266,6 +278,7 @@ bool Server::ServeControl(Client& client, Request& request) {
   const std::string_view arg(reinterpret_cast<const char*>(request.payload.data()),
                              request.payload.size());
   ControlAnswer answer = HandleControl(core_, request.op, arg);
+  if (request.op == Op::kStats && answer.status == 0) answer.text += limits_->StatsText();
   if (answer.heaps_changed) FollowHeaps();
   return SendReply(fd, answer.status, answer.text.data(), answer.text.size());
 }
@@ -316,7 +329,8 @@ bool Server::ServeDevice(Client& client, Request& request) {
       alloc.len = decoded->len;
       alloc.cpu_access = decoded->cpu_access;
       alloc.fd_flags = decoded->fd_flags;
-      alloc.owner = Owner{request.cred.pid, request.cred.uid, request.cred.gid};
+      alloc.owner = OwnerOf(client, request);
+      alloc.admission = limits_.get();
       std::string refusal;
       Result<AllocForResult> r = AllocateFor(core_, alloc, &refusal);
       if (!r.ok()) return SendReply(fd, r.error(), refusal.data(), refusal.size());

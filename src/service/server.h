@@ -48,7 +48,13 @@ class Server {
     DmaHeap* heap = nullptr;  // null for a control or device connection
     bool device = false;      // a device connection: an importer
     std::unique_ptr<ImportTable> imports;  // a device connection's attachments
+    // The cgroup of the last pid that allocated here (one read of /proc per process, not per
+    // request).
+    pid_t cgroup_pid = 0;
+    const std::string* cgroup = nullptr;
   };
+  // The requester of `request` on `client`, its cgroup included.
+  Owner OwnerOf(Client& client, const Request& request);
   Server(SystemCore& core, ServerConfig config) : core_(core), config_(std::move(config)) {}
 
   Result<void> Watch(int fd, uint32_t events);
@@ -72,6 +78,7 @@ class Server {
   UniqueFd reserve_fd_;      // freed to accept-and-close a connection when fds run out
   bool out_of_fds_ = false;  // logged once per episode
   std::unique_ptr<HeapDirectory> dir_;
+  std::unique_ptr<AllocLimits> limits_;
   std::map<int, std::unique_ptr<Client>> clients_;
 };
 

@@ -107,6 +107,7 @@ Result<AllocForResult> AllocateFor(SystemCore& core, const AllocForRequest& requ
     alloc.len = request.len;
     alloc.fd_flags = request.fd_flags;
     alloc.owner = request.owner;
+    alloc.admission = request.admission;
     Result<Allocation> a = core.Allocate(alloc);
     if (!a.ok()) {
       if (a.error() == EINVAL) return Errno(EINVAL);  // the request itself (length, flags)

@@ -30,6 +30,7 @@ struct AllocForRequest {
   bool cpu_access = true;  // the CPU maps and reads or writes it too
   uint32_t fd_flags = O_RDWR | O_CLOEXEC;
   Owner owner;
+  AllocAdmission* admission = nullptr;  // the daemon's limits, asked for each candidate heap
 };
 
 struct AllocForResult {
