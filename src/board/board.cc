@@ -212,9 +212,10 @@ Result<void> ReadReservedMemory(const Fdt& fdt, Board& board) {
 
 // setup_io_tlb_npages: `swiotlb=[nslabs][,nareas][,force|noforce]`; nslabs rounded up to whole
 // 128-slot segments.
-Result<void> ParseSwiotlb(const Fdt& fdt, const std::string& word, SwiotlbCmdline& out) {
+Result<void> ParseSwiotlb(const std::string& source, const std::string& word,
+                          SwiotlbCmdline& out) {
   std::string_view rest = std::string_view(word).substr(8);
-  auto bad = [&] { return Refuse(EINVAL, fdt.source, "/chosen/bootargs: bad %s", word.c_str()); };
+  auto bad = [&] { return Refuse(EINVAL, source, "/chosen/bootargs: bad %s", word.c_str()); };
   if (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
     uint64_t n = 0;
     size_t i = 0;
@@ -238,19 +239,7 @@ Result<void> ParseSwiotlb(const Fdt& fdt, const std::string& word, SwiotlbCmdlin
 Result<void> ReadChosen(const Fdt& fdt, Board& board) {
   const int chosen = fdt_path_offset(fdt.blob, "/chosen");
   if (chosen < 0) return {};
-  board.bootargs = fdt.String(chosen, "bootargs");
-  std::istringstream words(board.bootargs);
-  for (std::string word; words >> word;) {
-    if (word.rfind("swiotlb=", 0) == 0) {
-      TRY(ParseSwiotlb(fdt, word, board.swiotlb));
-      continue;
-    }
-    if (word.rfind("cma=", 0) != 0) continue;  // not ours; the kernel has many
-    Result<CmaCmdline> cma = ParseCmaArgument(std::string_view(word).substr(4));
-    if (!cma.ok()) return Refuse(EINVAL, fdt.source, "/chosen/bootargs: bad %s", word.c_str());
-    board.cma = *cma;  // early_param: the last one wins
-  }
-  return {};
+  return ParseBootargs(fdt.String(chosen, "bootargs"), fdt.source, board);
 }
 
 // The parent bus's `dma-ranges` (one entry): offset and limit. An empty property is 1:1.
@@ -388,6 +377,22 @@ Result<std::vector<std::string>> ReadModulesLoad(const std::string& path) {
 }
 
 }  // namespace
+
+Result<void> ParseBootargs(const std::string& bootargs, const std::string& source, Board& board) {
+  board.bootargs = bootargs;
+  std::istringstream words(board.bootargs);
+  for (std::string word; words >> word;) {
+    if (word.rfind("swiotlb=", 0) == 0) {
+      TRY(ParseSwiotlb(source, word, board.swiotlb));
+      continue;
+    }
+    if (word.rfind("cma=", 0) != 0) continue;  // not ours; the kernel has many
+    Result<CmaCmdline> cma = ParseCmaArgument(std::string_view(word).substr(4));
+    if (!cma.ok()) return Refuse(EINVAL, source, "/chosen/bootargs: bad %s", word.c_str());
+    board.cma = *cma;  // early_param: the last one wins
+  }
+  return {};
+}
 
 Result<Board> ParseBoardBlob(std::span<const uint8_t> blob, const std::string& source) {
   if (blob.size() < sizeof(fdt_header)) {

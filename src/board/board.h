@@ -93,6 +93,11 @@ struct Board {
 // Parses a DTB. `source` names it in messages.
 Result<Board> ParseBoardBlob(std::span<const uint8_t> blob, const std::string& source);
 
+// The `cma=` and `swiotlb=` words of a kernel command line (/chosen/bootargs) into `board`,
+// which keeps the whole line; other words are the kernel's and ignored. EINVAL, with a message
+// naming `source` and the word, for one it cannot read.
+Result<void> ParseBootargs(const std::string& bootargs, const std::string& source, Board& board);
+
 // A board by name (NAME.dtb on BoardPath()) or by path (anything with a '/' or ending .dtb),
 // with its modules.load.
 Result<Board> LoadBoard(const std::string& name_or_path);

@@ -185,8 +185,13 @@ TEST(BoardTest, MalformedBoardsAreRefusedWithAMessageNamingTheProblem) {
        "[0x40000000-0x80000000)"},
       {"bad cma=", BoardDts("chosen { bootargs = \"quiet cma=64Q\"; };"), "", EINVAL,
        "/chosen/bootargs: bad cma=64Q"},
-      {"cma= too large", BoardDts("chosen { bootargs = \"cma=2G\"; };"), "", ENOMEM,
-       "cma: Failed to reserve 2048 MiB"},
+      {"cma= too large", BoardDts("chosen { bootargs = \"quiet cma=2G\"; };"), "", ENOMEM,
+       "cma: Failed to reserve 2048 MiB (bootargs \"quiet cma=2G\")"},
+      // early_cma takes a range that ends before it starts; placing it fails (found by
+      // fuzz/cmdline_fuzz's first run, which expected the parser to refuse it).
+      {"cma= range ending before it starts",
+       BoardDts("chosen { bootargs = \"cma=16M@0x50000000-0x1000\"; };"), "", ENOMEM,
+       "cma: Failed to reserve 16 MiB"},
       {"cma= on a reserved place",
        BoardDts("chosen { bootargs = \"cma=16M@0x50000000\"; };\n" +
                 ReservedMemoryNode("fw@50000000 { reg = <0x0 0x50000000 0x0 0x200000>; };")),

@@ -160,9 +160,7 @@ Result<std::vector<ReservedRegion>> PlaceReservedMemory(const Board& board,
       if (lo < limit) base = taken.TopDown(r.size, kCmaMinAlignment, lo, limit);
       if (!base) {
         return Refuse(ENOMEM, src,
-                      "cma: Failed to reserve %" PRIu64
-                      " MiB (cma=%s"
-                      ")",
+                      "cma: Failed to reserve %" PRIu64 " MiB (bootargs \"%s\")",
                       r.size >> 20, board.bootargs.c_str());
       }
       r.base = *base;
