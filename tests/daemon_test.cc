@@ -69,8 +69,9 @@ TEST(DaemonTest, ServesOneSocketPerHeapAndCleansUpOnSigterm) {
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "the control socket is root-only";
   // No temporary directory is left beside the heap directory.
   const std::string root = d.dir().substr(0, d.dir().rfind('/'));
-  EXPECT_EQ(ListDir(root), (std::set<std::string>{"h", "h.ctl", "h.dev", "h.lock"}))
-      << "the heap directory, the control socket, the importers' device socket and the lock";
+  EXPECT_EQ(ListDir(root), (std::set<std::string>{"h", "h.ctl", "h.dev", "h.lock", "h.state"}))
+      << "the heap directory, the control socket, the importers' device socket, the lock and "
+         "the buffer record";
   EXPECT_EQ(d.Stop(), 0);
   EXPECT_EQ(access(d.dir().c_str(), F_OK), -1) << "heap directory removed at shutdown";
   EXPECT_EQ(access(d.control().c_str(), F_OK), -1) << "control socket removed at shutdown";

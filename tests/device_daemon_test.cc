@@ -119,8 +119,13 @@ TEST(DeviceDaemonTest, AnImportersAttachmentsServeSyncAndDieWithIt) {
       << "the buffer's own counters: cleaned at map, then the pair\n"
       << stats;
 
-  // The importer dies: its connection closes and the daemon detaches what it left.
-  d.Control(Op::kBarrier);
+  // The importer dies: its connection closes and the daemon detaches what it left. The fds are
+  // counted after a barrier on one kept control connection: a connection closed before it (each
+  // d.Control makes one) has been reaped by the time its reply comes, and none is in flight.
+  Result<UniqueFd> ctl = ConnectSocket(d.control());
+  ASSERT_TRUE(ctl.ok());
+  auto barrier = [&] { ASSERT_TRUE(Call(ctl->get(), Op::kBarrier, 0, nullptr, 0).ok()); };
+  barrier();
   const size_t daemon_fds = FdCount(d.pid());
   kill(importer.pid(), SIGKILL);
   EXPECT_EQ(importer.Wait(), 128 + SIGKILL);
@@ -128,6 +133,7 @@ TEST(DeviceDaemonTest, AnImportersAttachmentsServeSyncAndDieWithIt) {
   EXPECT_NE(d.Control(Op::kBufInfo).find("Total 0 devices attached"), std::string::npos)
       << d.Control(Op::kBufInfo);
   EXPECT_FALSE(Sticky(fd->get())) << "unmarked once no device has it mapped";
+  barrier();
   EXPECT_EQ(FdCount(d.pid()), daemon_fds - 2)
       << "the daemon let go of the importer's connection and of its hold on the buffer";
   EXPECT_EQ(CodecStats(*client).unmaps, 1u);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -114,6 +115,46 @@ Result<UniqueFd> BufferTable::Install(const DmaBufRef& buf, const InstallRequest
   ++usage.buffers;
   usage.bytes += buf->size();
   return out;
+}
+
+Result<DmaBufRef> BufferTable::Adopt(DmaBufExportInfo info, uint64_t id, dev_t dev, ino_t ino,
+                                     const std::string& watch_path,
+                                     const InstallRequest& request) {
+  if (abandoned_.load(std::memory_order_relaxed)) return Errno(ENODEV);
+  {
+    std::lock_guard lock(mu_);
+    if (by_ino_.count(ino) != 0) return Errno(EEXIST);
+  }
+  // The watch first, then the check that it is the buffer's inode: a release after the watch is
+  // an event like any other, one before it leaves nothing to watch (ENOENT).
+  const int wd = ::inotify_add_watch(inotify_fd_.get(), watch_path.c_str(), IN_DELETE_SELF);
+  if (wd < 0) return Errno(errno == ENOSPC ? ENOMEM : errno);
+  struct stat st {};
+  if (::stat(watch_path.c_str(), &st) != 0 || st.st_ino != ino || st.st_dev != dev) {
+    const int err = errno == ENOENT ? ENOENT : ESTALE;
+    ::inotify_rm_watch(inotify_fd_.get(), wd);
+    return Errno(err);
+  }
+  DmaBufRef buf = std::make_shared<DmaBuf>(DmaBuf::CreateKey(), id, std::move(info));
+  buf->ino_ = ino;
+  buf->dev_ = dev;
+  buf->wd_ = wd;
+  buf->owner_ = request.owner;
+  if (!request.name.empty()) buf->set_name(request.name);
+  AdvanceIds(id + 1);
+  std::lock_guard lock(mu_);
+  by_wd_.emplace(wd, ino);
+  by_ino_.emplace(ino, buf);
+  UidUsage& usage = usage_[request.owner.uid];
+  ++usage.buffers;
+  usage.bytes += buf->size();
+  return buf;
+}
+
+void BufferTable::AdvanceIds(uint64_t next) {
+  uint64_t now = next_id_.load(std::memory_order_relaxed);
+  while (now < next && !next_id_.compare_exchange_weak(now, next)) {
+  }
 }
 
 void BufferTable::ForgetLocked(std::unordered_map<ino_t, DmaBufRef>::iterator it,

@@ -71,6 +71,19 @@ class BufferTable {
   // Once per buffer: EBUSY for a buffer already installed. EMFILE/ENFILE.
   Result<UniqueFd> Install(const DmaBufRef& buf, const InstallRequest& request);
 
+  // A buffer that outlived the daemon that exported it, taken back under its old id, registered
+  // as Install registers one (owner, name, usage) but with no fd of the table's: `watch_path`
+  // names the live memfd inode (/proc/PID/fd/N, /proc/PID/map_files/RANGE), which must be
+  // `dev`/`ino`, and is watched for its release. Later exports get ids above `id`. ENOENT when
+  // the inode is gone meanwhile (the buffer was released), ESTALE when the path names another
+  // inode, EEXIST for an inode already registered; ENOMEM when no watch can be added.
+  Result<DmaBufRef> Adopt(DmaBufExportInfo info, uint64_t id, dev_t dev, ino_t ino,
+                          const std::string& watch_path, const InstallRequest& request);
+  // The id the next export gets; AdvanceIds makes it at least `next` (ids never repeat across a
+  // daemon's restarts: memfd names carry them).
+  uint64_t next_id() const { return next_id_.load(std::memory_order_relaxed); }
+  void AdvanceIds(uint64_t next);
+
   // Releases every buffer whose IN_DELETE_SELF is queued. After IN_Q_OVERFLOW the live watches
   // are reconciled from /proc/self/fdinfo/<inotify fd>. Returns the number released.
   size_t ProcessReleases();

@@ -87,6 +87,17 @@ bool CmaArea::Release(uint64_t pfn, uint64_t count) {
   return true;
 }
 
+Result<void> CmaArea::Claim(uint64_t pfn, uint64_t count) {
+  if (count == 0 || !Contains(pfn) || count > count_ - (pfn - base_pfn_)) return Errno(EINVAL);
+  const uint64_t chunk = uint64_t{1} << order_per_bit_;
+  const uint64_t first = (pfn - base_pfn_) >> order_per_bit_;
+  const uint64_t nr = (count + chunk - 1) >> order_per_bit_;
+  std::lock_guard lock(mu_);
+  if (FindNextBit(first + nr, first, /*value=*/true) < first + nr) return Errno(EBUSY);
+  SetBits(first, nr, true);
+  return {};
+}
+
 uint64_t CmaArea::used() const {
   std::lock_guard lock(mu_);
   uint64_t bits = 0;

@@ -38,6 +38,12 @@ class CmaArea {
   // or runs past its end.
   bool Release(uint64_t pfn, uint64_t count);
 
+  // Takes the exact pages [pfn, pfn + count) (what Alloc once returned for them), for a daemon
+  // re-adopting a buffer that outlived its predecessor. EINVAL outside the area or for count 0;
+  // EBUSY, with nothing changed, when any of them is taken.
+  Result<void> Claim(uint64_t pfn, uint64_t count);
+  bool Contains(uint64_t pfn) const { return pfn >= base_pfn_ && pfn - base_pfn_ < count_; }
+
   const std::string& name() const { return name_; }
   uint64_t base_pfn() const { return base_pfn_; }
   uint64_t count() const { return count_; }

@@ -147,6 +147,28 @@ TEST(CmaTest, ReleaseOutsideTheAreaIsRefused) {
   EXPECT_EQ(CmaArea::Create("bad", 1, 8, 1).error(), EINVAL) << "base not a whole chunk";
 }
 
+// A restarted daemon takes back exactly the pages its predecessor's buffers hold: the bitmap is
+// then what it was, whatever order the claims come in.
+TEST(CmaTest, ClaimTakesExactPagesAndRefusesTakenOnes) {
+  auto before = std::move(CmaArea::Create("a", 0x1000, 256, 0)).value();
+  const uint64_t a = before->Alloc(16, 4).value();
+  const uint64_t b = before->Alloc(3, 0).value();
+  const uint64_t c = before->Alloc(32, 5).value();
+  before->Release(b, 3);
+  auto after = std::move(CmaArea::Create("a", 0x1000, 256, 0)).value();
+  EXPECT_TRUE(after->Claim(c, 32).ok());
+  EXPECT_TRUE(after->Claim(a, 16).ok());
+  EXPECT_EQ(after->BitmapWords(), before->BitmapWords());
+  EXPECT_EQ(after->used(), 48u);
+  EXPECT_EQ(after->Claim(a + 15, 2).error(), EBUSY) << "overlaps a claimed page";
+  EXPECT_EQ(after->used(), 48u) << "nothing changed";
+  EXPECT_EQ(after->Claim(0xfff, 1).error(), EINVAL) << "before the area";
+  EXPECT_EQ(after->Claim(0x1000 + 255, 2).error(), EINVAL) << "runs past its end";
+  EXPECT_EQ(after->Claim(0x1000, 0).error(), EINVAL);
+  EXPECT_TRUE(after->Release(a, 16));
+  EXPECT_EQ(after->used(), 32u) << "a claimed range is released like an allocated one";
+}
+
 TEST(CmaTest, BitmapAndMaxchunkAsDebugfsShowsThem) {
   auto area = std::move(CmaArea::Create("a", 0, 64, 0)).value();
   ASSERT_TRUE(area->Alloc(3, 0).ok());   // bits 0..2

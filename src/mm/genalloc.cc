@@ -19,6 +19,55 @@ Result<void> GenPool::Add(uint64_t addr, uint64_t size) {
   return {};
 }
 
+namespace {
+
+std::mutex& RegistryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<GenPool*>& Registry() {
+  static auto* pools = new std::vector<GenPool*>;  // outlives every pool
+  return *pools;
+}
+
+}  // namespace
+
+GenPool::GenPool(unsigned order) : order_(order) {
+  std::lock_guard lock(RegistryMutex());
+  Registry().push_back(this);
+}
+
+GenPool::~GenPool() {
+  std::lock_guard lock(RegistryMutex());
+  std::erase(Registry(), this);
+}
+
+std::vector<GenPool*> GenPool::PoolsContaining(uint64_t addr) {
+  std::lock_guard lock(RegistryMutex());
+  std::vector<GenPool*> out;
+  for (GenPool* pool : Registry()) {
+    if (pool->Contains(addr)) out.push_back(pool);
+  }
+  return out;
+}
+
+bool GenPool::Contains(uint64_t addr) const {
+  std::lock_guard lock(mu_);
+  for (const auto& chunk : chunks_) {
+    if (chunk->Contains(addr >> order_)) return true;
+  }
+  return false;
+}
+
+Result<void> GenPool::Claim(uint64_t addr, uint64_t size) {
+  if (size == 0 || (addr & ((uint64_t{1} << order_) - 1)) != 0) return Errno(EINVAL);
+  std::lock_guard lock(mu_);
+  for (const auto& chunk : chunks_) {
+    if (chunk->Contains(addr >> order_)) return chunk->Claim(addr >> order_, Granules(size));
+  }
+  return Errno(EINVAL);
+}
+
 Result<uint64_t> GenPool::Alloc(uint64_t size) {
   if (size == 0) return Errno(EINVAL);
   const uint64_t granules = Granules(size);

@@ -34,12 +34,20 @@ class GenPool {
   Result<uint64_t> Alloc(uint64_t size);
   // gen_pool_free: gives back what Alloc returned (same address and size).
   void Free(uint64_t addr, uint64_t size);
+  // Takes the exact granules of [addr, addr + size) (what Alloc once returned), for a daemon
+  // re-adopting a buffer: EINVAL when no chunk holds addr, EBUSY when any of them is taken.
+  Result<void> Claim(uint64_t addr, uint64_t size);
+  bool Contains(uint64_t addr) const;
+  // The live pools (of every System in this process) with a chunk holding `addr`.
+  static std::vector<GenPool*> PoolsContaining(uint64_t addr);
+  ~GenPool();
+
   // Free bytes and total bytes over every chunk.
   uint64_t avail() const;
   uint64_t size() const;
 
  private:
-  explicit GenPool(unsigned order) : order_(order) {}
+  explicit GenPool(unsigned order);
   uint64_t Granules(uint64_t size) const { return (size + (uint64_t{1} << order_) - 1) >> order_; }
 
   const unsigned order_;

@@ -39,5 +39,22 @@ TEST(GenPoolTest, OrderOutsideTheKernelsRangeIsRefused) {
   EXPECT_TRUE(GenPool::Create(30).ok());
 }
 
+TEST(GenPoolTest, ClaimTakesBackExactGranulesAndPoolsAreFoundByAddress) {
+  auto pool = std::move(GenPool::Create(12)).value();
+  ASSERT_TRUE(pool->Add(0x60000000, 1 << 20).ok());
+  EXPECT_TRUE(pool->Claim(0x60010000, 0x3000).ok());
+  EXPECT_EQ(pool->avail(), (1u << 20) - 0x3000);
+  EXPECT_EQ(pool->Claim(0x60012000, 0x1000).error(), EBUSY);
+  EXPECT_EQ(pool->Claim(0x70000000, 0x1000).error(), EINVAL) << "no chunk holds it";
+  EXPECT_EQ(pool->Claim(0x60000800, 0x1000).error(), EINVAL) << "off the granule";
+  EXPECT_EQ(GenPool::PoolsContaining(0x600ff000), std::vector<GenPool*>{pool.get()});
+  EXPECT_TRUE(GenPool::PoolsContaining(0x60100000).empty());
+  pool->Free(0x60010000, 0x3000);
+  EXPECT_EQ(pool->avail(), 1u << 20) << "a claimed range frees like an allocated one";
+  GenPool* gone = pool.get();
+  pool.reset();
+  for (GenPool* p : GenPool::PoolsContaining(0x60000000)) EXPECT_NE(p, gone);
+}
+
 }  // namespace
 }  // namespace dmaheap

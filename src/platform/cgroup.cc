@@ -47,7 +47,10 @@ const std::string* CgroupOf(pid_t pid) {
   char buf[4096];
   for (ssize_t n; (n = ::read(fd.get(), buf, sizeof(buf))) > 0;) text.append(buf, n);
   std::string path = CgroupPathOf(text);
-  if (path.empty()) return nullptr;
+  return path.empty() ? nullptr : InternCgroup(std::move(path));
+}
+
+const std::string* InternCgroup(std::string path) {
   static std::mutex mu;
   static auto* interned = new std::set<std::string>;  // never freed: buffers point into it
   std::lock_guard lock(mu);

@@ -14,6 +14,9 @@ namespace dmaheap::sys {
 // hierarchy's ("0::/path"); "" when the text has neither.
 std::string CgroupPathOf(std::string_view proc_cgroup_text);
 
+// One pointer per path, for as long as this process lives.
+const std::string* InternCgroup(std::string path);
+
 // CgroupPathOf of the process, interned: the string lives as long as this process and one path
 // is one pointer. Null when the process is gone or names no cgroup.
 const std::string* CgroupOf(pid_t pid);

@@ -39,6 +39,7 @@ struct ServerConfig {
   std::string control_path;
   std::string device_path;  // importers' socket (ipc/device_wire.h); "" = none
   std::string lock_path;    // service/instance_lock.h; "" = "<heap_dir>.lock"
+  std::string state_path;   // system/buffer_log.h; "" = "<heap_dir>.state"
   mode_t device_mode = 0666;
   // Per heap name; heaps not listed get default_mode, except "system": 0666.
   std::map<std::string, HeapSocketMode> heap_modes;

@@ -21,6 +21,7 @@
 #include "platform/sys.h"
 #include "ipc/device_wire.h"
 #include "service/control.h"
+#include "system/adopt.h"
 #include "system/alloc_for.h"
 #include "system/device_views.h"
 #include "system/system_core.h"
@@ -79,6 +80,7 @@ Result<std::unique_ptr<Server>> Server::Create(SystemCore& core, ServerConfig co
   if (previous != 0 && previous != ::getpid())
     std::fprintf(stderr, "dmaheapd: the last daemon here (pid %d) is gone\n", previous);
   TRY(ClearStaleHeapDirectory(cfg.heap_dir, cfg.control_path));
+  TRY(server->OpenBufferLog(cfg.state_path.empty() ? cfg.heap_dir + ".state" : cfg.state_path));
   server->dir_ = TRY(HeapDirectory::Create(server->config_, core.heaps().List()));
   server->limits_ = std::make_unique<AllocLimits>(cfg.limits, core.buffers());
   server->control_fd_ = TRY(ListenAt(server->config_.control_path, 0600));
@@ -174,6 +176,64 @@ void Server::Accept(int listen_fd) {
   }
 }
 
+Result<void> Server::OpenBufferLog(const std::string& path) {
+  BufferTable& buffers = core_.buffers();
+  Result<LogContents> old = ReadBufferLog(path);
+  if (old.ok()) {
+    if (!old->corrupt.empty()) {
+      std::fprintf(stderr,
+                   "dmaheapd: buffer record %s is corrupt (%s): buffers recorded after that "
+                   "point cannot be re-adopted\n",
+                   path.c_str(), old->corrupt.c_str());
+    }
+    buffers.AdvanceIds(old->next_id);
+    const AdoptReport report = AdoptBuffers(core_, old->records);
+    for (const std::string& note : report.notes)
+      std::fprintf(stderr, "dmaheapd: %s\n", note.c_str());
+    std::fprintf(stderr,
+                 "dmaheapd: re-adopted %zu of %zu recorded buffer(s); %zu released while no "
+                 "daemon ran\n",
+                 report.adopted.size(), old->records.size(), report.gone);
+  } else if (old.error() != ENOENT) {
+    std::fprintf(stderr, "dmaheapd: cannot read buffer record %s: %s; starting without it\n",
+                 path.c_str(), std::strerror(old.error()));
+  }
+  std::vector<BufferRecord> live;
+  for (const DmaBufRef& buf : buffers.Snapshot()) live.push_back(RecordOf(*buf));
+  Result<BufferLog> log = BufferLog::Create(path, live, buffers.next_id());
+  if (!log.ok()) {
+    std::fprintf(stderr, "dmaheapd: cannot write buffer record %s: %s\n", path.c_str(),
+                 std::strerror(log.error()));
+    return Errno(log.error());
+  }
+  log_ = std::move(log).value();
+  return {};
+}
+
+void Server::RecordBuffer(const DmaBuf& buf) {
+  if (Result<void> r = log_.Append(RecordOf(buf)); !r.ok() && !log_failed_) {
+    log_failed_ = true;
+    std::fprintf(stderr,
+                 "dmaheapd: cannot append to buffer record %s: %s; buffers allocated from now on "
+                 "may not be re-adopted after a crash\n",
+                 log_.path().c_str(), std::strerror(r.error()));
+  }
+  const size_t live = core_.buffers().live_count();
+  if (!log_.Bloated(live)) return;
+  std::vector<BufferRecord> records;
+  records.reserve(live);
+  for (const DmaBufRef& b : core_.buffers().Snapshot()) records.push_back(RecordOf(*b));
+  if (Result<BufferLog> fresh = BufferLog::Create(log_.path(), records, core_.buffers().next_id());
+      fresh.ok())
+    log_ = std::move(fresh).value();
+}
+
+void Server::RecordFd(int fd) {
+  Result<struct stat> st = sys::Fstat(fd);
+  if (!st.ok()) return;
+  if (DmaBufRef buf = core_.buffers().Lookup(st->st_dev, st->st_ino)) RecordBuffer(*buf);
+}
+
 Owner Server::OwnerOf(Client& client, const Request& request) {
   const pid_t pid = request.cred.pid;
   if (client.cgroup_pid != pid || client.cgroup == nullptr) {
@@ -247,7 +307,10 @@ bool Server::ServeHeap(Client& client, Request& request) {
   if (decoded->kind == HeapRequest::Kind::kSetName) {
     Result<struct stat> st = sys::Fstat(decoded->buffer_fd);
     DmaBufRef buf = st.ok() ? core_.buffers().Lookup(st->st_dev, st->st_ino) : nullptr;
-    if (buf != nullptr) buf->set_name(decoded->name);
+    if (buf != nullptr) {
+      buf->set_name(decoded->name);
+      (void)log_.AppendName(buf->id(), decoded->name);
+    }
     request.fds.clear();
     return SendReply(fd, buf != nullptr ? 0 : ENOTTY, nullptr, 0);
   }
@@ -264,6 +327,8 @@ bool Server::ServeHeap(Client& client, Request& request) {
   SendFdInstaller installer;
   const int status =
       core_.CheckAlive().ok() ? DmaHeapIoctl(decoded->cmd, alloc, arg, installer) : ENODEV;
+  // Recorded before its fd leaves: a crash from here on cannot lose the buffer.
+  if (status == 0 && installer.fd_) RecordFd(installer.fd_.get());
   // The fd goes to the client and is closed here either way: the daemon keeps none.
   return SendReply(fd, status, arg.out.data(), arg.out.size(),
                    installer.fd_ ? installer.fd_.get() : -1);
@@ -334,6 +399,7 @@ bool Server::ServeDevice(Client& client, Request& request) {
       std::string refusal;
       Result<AllocForResult> r = AllocateFor(core_, alloc, &refusal);
       if (!r.ok()) return SendReply(fd, r.error(), refusal.data(), refusal.size());
+      RecordBuffer(*r->allocation.buffer);
       const std::string text = r->heap + "\n" + r->why;
       // The fd goes to the client and is closed here: the daemon keeps none.
       return SendReply(fd, 0, text.data(), text.size(), r->allocation.fd.get());

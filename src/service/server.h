@@ -18,6 +18,7 @@
 #include "ipc/request.h"
 #include "service/heap_dir.h"
 #include "service/instance_lock.h"
+#include "system/buffer_log.h"
 #include "system/import_table.h"
 
 namespace dmaheap {
@@ -64,6 +65,11 @@ class Server {
   bool ServeHeap(Client& client, Request& request);
   bool ServeDevice(Client& client, Request& request);
   bool ServeControl(Client& client, Request& request);
+  // Re-adopts what the record at `path` names and starts a new record of the live buffers.
+  Result<void> OpenBufferLog(const std::string& path);
+  // Records a buffer before its fd leaves the daemon (fd: the daemon's copy of it).
+  void RecordBuffer(const DmaBuf& buf);
+  void RecordFd(int fd);
   // After a module came or went: the directory follows, and a gone heap's clients are dropped.
   void FollowHeaps();
   void Drop(int fd);
@@ -79,6 +85,8 @@ class Server {
   bool out_of_fds_ = false;  // logged once per episode
   std::unique_ptr<HeapDirectory> dir_;
   std::unique_ptr<AllocLimits> limits_;
+  BufferLog log_;            // the live buffers' record (system/buffer_log.h)
+  bool log_failed_ = false;  // an append failed (logged once)
   std::map<int, std::unique_ptr<Client>> clients_;
 };
 
