@@ -4,6 +4,7 @@
 #include "dmabuf/buffer_table.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/dma_heap.h"
+#include "platform/fault.h"
 #include "platform/sys.h"
 
 namespace dmaheap {
@@ -28,6 +29,12 @@ Result<Allocation> DmaHeapAllocate(const AllocRequest& request) {
         !admitted.ok()) {
       counters.failures.fetch_add(1, std::memory_order_relaxed);
       return Errno(admitted.error());
+    }
+  }
+  if (sys::FaultsEnabled()) {
+    if (const int err = sys::InjectedFault("heap:" + heap.name())) {
+      counters.failures.fetch_add(1, std::memory_order_relaxed);
+      return Errno(err);
     }
   }
   Result<DmaBufRef> buf = heap.ops().Allocate(heap, len, request.fd_flags, request.heap_flags);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "platform/fault.h"
 
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
@@ -33,6 +34,9 @@ struct ProcFdPath {
 }  // namespace
 
 Result<UniqueFd> MemfdCreate(const char* name) {
+  if (FaultsEnabled()) {
+    if (const int err = InjectedFault("memfd")) return Errno(err);
+  }
   int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
   if (fd < 0 && errno == EINVAL) fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return LastError();
@@ -50,6 +54,9 @@ Result<void> Ftruncate(int fd, uint64_t size) {
 }
 
 Result<void> Fallocate(int fd, uint64_t size) {
+  if (FaultsEnabled()) {
+    if (const int err = InjectedFault("fallocate")) return Errno(err == ENOSPC ? ENOMEM : err);
+  }
   if (RetryEintr([&] { return static_cast<int>(::syscall(SYS_fallocate, fd, 0, 0, size)); }) != 0)
     return Errno(errno == ENOSPC ? ENOMEM : errno);
   return {};

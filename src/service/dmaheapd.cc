@@ -20,6 +20,7 @@
 
 #include "system/system_core.h"
 #include "ipc/paths.h"
+#include "platform/fault.h"
 #include "service/server.h"
 
 namespace {
@@ -49,6 +50,11 @@ int main(int argc, char** argv) {
   app.add_option("--modules", modules_file,
                  "modules to load at start, one name a line (default: the board's modules.load)");
   CLI11_PARSE(app, argc, argv);
+
+  if (std::string why; !dmaheap::sys::FaultsValid(&why)) {
+    std::fprintf(stderr, "dmaheapd: not starting without the faults DMAHEAP_FAULT asks for\n");
+    return 2;
+  }
 
   // The board is read and its memory placed before anything starts: a bad board is refused
   // here, on the caller's terminal, with the message naming what is wrong.
