@@ -46,6 +46,18 @@ int main(int argc, char** argv) {
                  "most bytes of live buffers one uid may hold (root included), e.g. 512M");
   std::vector<std::string> heap_limits;
   app.add_option("--heap-limit", heap_limits, "most bytes of live buffers in a heap: NAME=SIZE");
+  std::vector<unsigned> exempt;
+  app.add_option("--exempt-uid", exempt, "a uid the default limits do not apply to (repeatable)");
+  std::string default_bytes;
+  app.add_option("--default-uid-limit", default_bytes,
+                 "bytes each uid but root may hold (default: half the modelled memory)");
+  uint64_t default_buffers = 0, default_connections = 0;
+  app.add_option("--default-uid-buffers", default_buffers,
+                 "live buffers each uid but root may hold (default: max_user_watches / 8)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--default-uid-connections", default_connections,
+                 "connections each uid but root may hold (default: the fd limit / 16)")
+      ->check(CLI::PositiveNumber);
   std::string modules_file;
   app.add_option("--modules", modules_file,
                  "modules to load at start, one name a line (default: the board's modules.load)");
@@ -81,6 +93,12 @@ int main(int argc, char** argv) {
     auto bytes = dmaheap::ParseLimitSize("--uid-limit", uid_limit);
     if (!bytes.ok()) return 2;
     config.limits.uid_bytes = *bytes;
+  }
+  uint64_t default_bytes_value = 0;
+  if (!default_bytes.empty()) {
+    auto bytes = dmaheap::ParseLimitSize("--default-uid-limit", default_bytes);
+    if (!bytes.ok()) return 2;
+    default_bytes_value = *bytes;
   }
   for (const std::string& text : heap_limits) {
     auto limit = dmaheap::ParseHeapLimit(text);
@@ -136,6 +154,21 @@ int main(int argc, char** argv) {
   system_config.commit = dmaheap::CommitPolicy::kInRequester;
   auto core = dmaheap::SystemCore::Boot(system_config);
   if (!core.ok()) return Fail("boot", core.error());
+  // The default per-uid limits, from this daemon's memory, watches and fds.
+  {
+    uint64_t watches = 8192;  // the kernel's default when the sysctl cannot be read
+    if (std::ifstream in("/proc/sys/fs/inotify/max_user_watches"); in) in >> watches;
+    rlimit fds{};
+    getrlimit(RLIMIT_NOFILE, &fds);
+    const dmaheap::LimitConfig d = dmaheap::DefaultLimits(
+        (*core)->pages().total_pages() * 4096, watches, fds.rlim_cur);
+    config.limits.default_bytes = d.default_bytes;
+    config.limits.default_buffers = default_buffers != 0 ? default_buffers : d.default_buffers;
+    config.limits.default_connections =
+        default_connections != 0 ? default_connections : d.default_connections;
+    if (default_bytes_value != 0) config.limits.default_bytes = default_bytes_value;
+    config.limits.exempt.insert(exempt.begin(), exempt.end());
+  }
   auto server = dmaheap::Server::Create(**core, config);
   if (!server.ok()) return Fail("serving " + config.heap_dir, server.error());
 

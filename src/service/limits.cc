@@ -52,15 +52,44 @@ void AllocLimits::LogOnce(uid_t uid, const char* fmt, ...) {
   va_end(args);
 }
 
+LimitConfig DefaultLimits(uint64_t memory_bytes, uint64_t max_user_watches, uint64_t fd_limit) {
+  LimitConfig c;
+  c.default_bytes = memory_bytes / 2;
+  c.default_buffers = max_user_watches / 8;
+  c.default_connections = fd_limit / 16;
+  return c;
+}
+
+AllocLimits::UidLimits AllocLimits::LimitsOf(uid_t uid) const {
+  UidLimits l;
+  const bool defaults = uid != 0 && config_.exempt.count(uid) == 0;
+  l.bytes = config_.uid_bytes != 0 ? config_.uid_bytes : defaults ? config_.default_bytes : 0;
+  if (defaults) {
+    l.buffers = config_.default_buffers;
+    l.connections = config_.default_connections;
+  }
+  return l;
+}
+
 Result<void> AllocLimits::Admit(const DmaHeap& heap, const Owner& owner, uint64_t len) {
-  if (config_.uid_bytes != 0) {
+  const UidLimits limits = LimitsOf(owner.uid);
+  if (limits.bytes != 0 || limits.buffers != 0) {
     const UidUsage usage = buffers_.UsageOf(owner.uid);
-    if (usage.bytes > config_.uid_bytes || len > config_.uid_bytes - usage.bytes) {
+    if (limits.bytes != 0 && (usage.bytes > limits.bytes || len > limits.bytes - usage.bytes)) {
       ++denied_[owner.uid];
       LogOnce(owner.uid,
               "dmaheapd: uid %u: ALLOC of %" PRIu64 " bytes from %s refused (ENOMEM): its %" PRIu64
-              " buffer(s) hold %" PRIu64 " bytes of its --uid-limit %" PRIu64 " (logged once)\n",
-              owner.uid, len, heap.name().c_str(), usage.buffers, usage.bytes, config_.uid_bytes);
+              " buffer(s) hold %" PRIu64 " bytes of its %s %" PRIu64 " (logged once)\n",
+              owner.uid, len, heap.name().c_str(), usage.buffers, usage.bytes,
+              config_.uid_bytes != 0 ? "--uid-limit" : "default limit", limits.bytes);
+      return Errno(ENOMEM);
+    }
+    if (limits.buffers != 0 && usage.buffers >= limits.buffers) {
+      ++denied_[owner.uid];
+      LogOnce(owner.uid,
+              "dmaheapd: uid %u: ALLOC from %s refused (ENOMEM): it holds %" PRIu64
+              " buffers, its default limit (logged once)\n",
+              owner.uid, heap.name().c_str(), usage.buffers);
       return Errno(ENOMEM);
     }
   }
@@ -79,18 +108,46 @@ Result<void> AllocLimits::Admit(const DmaHeap& heap, const Owner& owner, uint64_
   return {};
 }
 
+bool AllocLimits::Connect(uid_t uid) {
+  const uint64_t limit = LimitsOf(uid).connections;
+  uint64_t& open = connections_[uid];
+  if (limit != 0 && open >= limit) {
+    ++refused_[uid];
+    if (open == 0) connections_.erase(uid);
+    LogOnce(uid,
+            "dmaheapd: uid %u: connection refused: it has %" PRIu64
+            " open, its default limit (logged once)\n",
+            uid, open);
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void AllocLimits::Disconnected(uid_t uid) {
+  auto it = connections_.find(uid);
+  if (it != connections_.end() && --it->second == 0) connections_.erase(it);
+}
+
 std::string AllocLimits::StatsText() const {
   std::map<uid_t, UidUsage> usage = buffers_.UsageByUid();
   for (const auto& [uid, n] : denied_) usage.try_emplace(uid);
+  for (const auto& [uid, n] : connections_) usage.try_emplace(uid);
+  for (const auto& [uid, n] : refused_) usage.try_emplace(uid);
   std::string out;
-  char line[256];
+  char line[320];
+  auto count = [](const std::map<uid_t, uint64_t>& m, uid_t uid) -> uint64_t {
+    const auto it = m.find(uid);
+    return it == m.end() ? 0 : it->second;
+  };
   for (const auto& [uid, u] : usage) {
-    const auto denied = denied_.find(uid);
+    const UidLimits l = LimitsOf(uid);
     std::snprintf(line, sizeof(line),
                   "uid %u buffers %" PRIu64 " bytes %" PRIu64 " limit %" PRIu64 " denied %" PRIu64
-                  "\n",
-                  uid, u.buffers, u.bytes, config_.uid_bytes,
-                  denied == denied_.end() ? 0 : denied->second);
+                  " buffer_limit %" PRIu64 " connections %" PRIu64 " connection_limit %" PRIu64
+                  " refused %" PRIu64 "\n",
+                  uid, u.buffers, u.bytes, l.bytes, count(denied_, uid), l.buffers,
+                  count(connections_, uid), l.connections, count(refused_, uid));
     out += line;
   }
   for (const auto& [name, bytes] : config_.heap_bytes) {

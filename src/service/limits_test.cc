@@ -53,7 +53,8 @@ TEST_F(LimitsTest, AUidPastItsLimitGetsEnomemCountedAndLoggedOnce) {
   // A length near 2^64 does not wrap past the check.
   EXPECT_EQ(Alloc(1000, uint64_t{1} << 63).error(), ENOMEM);
   EXPECT_EQ(limits_.StatsText(),
-            "uid 1000 buffers 4 bytes 16384 limit 16384 denied 3\n"
+            "uid 1000 buffers 4 bytes 16384 limit 16384 denied 3 "
+            "buffer_limit 0 connections 0 connection_limit 0 refused 0\n"
             "limit heap test bytes 32768 denied 0\n");
   // Another uid has its own allowance.
   Result<Allocation> other = Alloc(1001, 16384);
@@ -70,7 +71,8 @@ TEST_F(LimitsTest, ReleasedBuffersAreGivenBack) {
   Result<Allocation> again = Alloc(1000, 4096);
   EXPECT_TRUE(again.ok());
   EXPECT_EQ(limits_.StatsText(),
-            "uid 1000 buffers 1 bytes 4096 limit 16384 denied 1\n"
+            "uid 1000 buffers 1 bytes 4096 limit 16384 denied 1 "
+            "buffer_limit 0 connections 0 connection_limit 0 refused 0\n"
             "limit heap test bytes 32768 denied 0\n");
 }
 
@@ -85,9 +87,12 @@ TEST_F(LimitsTest, AFullHeapRefusesEveryUidNamingItsLimit) {
             "dmaheapd: uid 1002: ALLOC of 4096 bytes from test refused (ENOMEM): the heap holds "
             "32768 bytes of its --heap-limit test=32768 (logged once)\n");
   EXPECT_EQ(limits_.StatsText(),
-            "uid 1000 buffers 1 bytes 16384 limit 16384 denied 0\n"
-            "uid 1001 buffers 1 bytes 16384 limit 16384 denied 0\n"
-            "uid 1002 buffers 0 bytes 0 limit 16384 denied 1\n"
+            "uid 1000 buffers 1 bytes 16384 limit 16384 denied 0 "
+            "buffer_limit 0 connections 0 connection_limit 0 refused 0\n"
+            "uid 1001 buffers 1 bytes 16384 limit 16384 denied 0 "
+            "buffer_limit 0 connections 0 connection_limit 0 refused 0\n"
+            "uid 1002 buffers 0 bytes 0 limit 16384 denied 1 "
+            "buffer_limit 0 connections 0 connection_limit 0 refused 0\n"
             "limit heap test bytes 32768 denied 1\n");
 }
 

@@ -1,6 +1,7 @@
 #include "service/server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -141,7 +143,18 @@ Result<void> Server::Run() {
         }
       }
     }
+    GiveBackMemory();
   }
+}
+
+void Server::GiveBackMemory() {
+  // After a burst (thousands of buffers gone since the last look) the allocator's free memory
+  // goes back to the system: a daemon's RSS should not stay at its highest for good.
+  const size_t live = core_.buffers().live_count();
+  peak_live_ = std::max(peak_live_, live);
+  if (peak_live_ - live < kTrimAfter) return;
+  ::malloc_trim(0);
+  peak_live_ = live;
 }
 
 void Server::Accept(int listen_fd) {
@@ -162,16 +175,25 @@ void Server::Accept(int listen_fd) {
     }
     if (fd < 0) return;  // EAGAIN, or the client went away already
     out_of_fds_ = false;
+    UniqueFd owned(fd);
+    ucred peer{};
+    socklen_t peer_len = sizeof(peer);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) continue;
+    if (!limits_->Connect(peer.uid)) continue;  // closed: past the uid's connection limit
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
     auto client = std::make_unique<Client>();
-    client->fd.reset(fd);
+    client->fd = std::move(owned);
+    client->uid = peer.uid;
     client->heap = dir_->HeapOf(listen_fd);
     if (listen_fd == device_fd_.get()) {
       client->device = true;
       client->imports = std::make_unique<ImportTable>(core_, /*mark_mapped=*/true);
     }
-    if (!Watch(fd, EPOLLIN | EPOLLRDHUP).ok()) continue;
+    if (!Watch(fd, EPOLLIN | EPOLLRDHUP).ok()) {
+      limits_->Disconnected(peer.uid);
+      continue;
+    }
     clients_[fd] = std::move(client);
   }
 }
@@ -245,6 +267,7 @@ Owner Server::OwnerOf(Client& client, const Request& request) {
 
 void Server::Drop(int fd) {
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  if (auto it = clients_.find(fd); it != clients_.end()) limits_->Disconnected(it->second->uid);
   clients_.erase(fd);
 }
 

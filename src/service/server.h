@@ -53,6 +53,7 @@ class Server {
     // request).
     pid_t cgroup_pid = 0;
     const std::string* cgroup = nullptr;
+    uid_t uid = 0;  // SO_PEERCRED at accept: whose connection limit it counts against
   };
   // The requester of `request` on `client`, its cgroup included.
   Owner OwnerOf(Client& client, const Request& request);
@@ -73,6 +74,8 @@ class Server {
   // After a module came or went: the directory follows, and a gone heap's clients are dropped.
   void FollowHeaps();
   void Drop(int fd);
+  void GiveBackMemory();
+  static constexpr size_t kTrimAfter = 4096;  // buffers released since the most live
 
   SystemCore& core_;
   const ServerConfig config_;
@@ -87,6 +90,7 @@ class Server {
   std::unique_ptr<AllocLimits> limits_;
   BufferLog log_;            // the live buffers' record (system/buffer_log.h)
   bool log_failed_ = false;  // an append failed (logged once)
+  size_t peak_live_ = 0;     // the most live buffers since memory was last given back
   std::map<int, std::unique_ptr<Client>> clients_;
 };
 
