@@ -2,9 +2,8 @@
 // (per-message credentials) and to that process's cgroup; --uid-limit and --heap-limit make an
 // over-limit ALLOC fail with ENOMEM for that uid or heap alone, counted in stats.
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -91,8 +90,8 @@ TEST(AccountingTest, AHeapLimitIsEveryUidsTogether) {
 
 TEST(AccountingTest, BadLimitsAreRefusedAtStart) {
   for (const auto& [flag, value, message] :
-       {std::tuple<const char*, const char*, const char*>{
-            "--uid-limit", "0", "--uid-limit 0: expected a size above 0"},
+       {std::tuple<const char*, const char*, const char*>{"--uid-limit", "0",
+                                                          "--uid-limit 0: expected a size above 0"},
         {"--uid-limit", "lots", "--uid-limit lots: expected a size above 0"},
         {"--heap-limit", "system", "--heap-limit system: expected NAME=SIZE"}}) {
     std::string out;

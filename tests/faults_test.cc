@@ -3,10 +3,9 @@
 // says nothing, or never reads its replies, costs the others nothing.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -55,8 +54,10 @@ TEST(FaultsTest, AnInjectedHeapFailureIsCountedAndChargesNothing) {
   EXPECT_EQ(d.Stat("heap system", "buffers"), 2);
   EXPECT_EQ(d.Stat("memory", "free_pages"), total - 2);
   // Root: no default limit; its two connections are the heap socket above and this stats one.
-  EXPECT_TRUE(Has(stats, "uid 0 buffers 2 bytes 8192 limit 0 denied 0 buffer_limit 0 connections 2 "
-                         "connection_limit 0 refused 0")) << stats;
+  EXPECT_TRUE(Has(stats,
+                  "uid 0 buffers 2 bytes 8192 limit 0 denied 0 buffer_limit 0 connections 2 "
+                  "connection_limit 0 refused 0"))
+      << stats;
 }
 
 TEST(FaultsTest, ANameWithACommaIsAHeap) {
@@ -81,10 +82,11 @@ TEST(FaultsTest, MemfdAndCommitFailuresLeaveNoPageTaken) {
 
 TEST(FaultsTest, AMalformedRuleStopsTheDaemonNamingIt) {
   std::string out;
-  EXPECT_EQ(RunProgram({DMAHEAPD_PATH, "--foreground"},
-                       {{"DMAHEAP_DIR", "/nonexistent/h"}, {"DMAHEAP_FAULT", "heap:system:nope:1/2"}},
-                       &out),
-            2);
+  EXPECT_EQ(
+      RunProgram({DMAHEAPD_PATH, "--foreground"},
+                 {{"DMAHEAP_DIR", "/nonexistent/h"}, {"DMAHEAP_FAULT", "heap:system:nope:1/2"}},
+                 &out),
+      2);
   EXPECT_NE(out.find("DMAHEAP_FAULT=heap:system:nope:1/2: rule 'heap:system:nope:1/2': ERRNO "
                      "must be one of"),
             std::string::npos)
@@ -106,8 +108,8 @@ TEST(FaultsTest, SilentAndDeafClientsCostTheOthersNothing) {
     uint32_t fd, fd_flags;
     uint64_t heap_flags;
   } arg{65536, 0, O_RDWR | O_CLOEXEC, 0};
-  RequestHeader h{kProtocolMagic, static_cast<uint32_t>(Op::kHeapIoctl), 0xC0184800u,
-                  sizeof(arg), 0};
+  RequestHeader h{kProtocolMagic, static_cast<uint32_t>(Op::kHeapIoctl), 0xC0184800u, sizeof(arg),
+                  0};
   std::vector<uint8_t> msg(sizeof(h) + sizeof(arg));
   std::memcpy(msg.data(), &h, sizeof(h));
   std::memcpy(msg.data() + sizeof(h), &arg, sizeof(arg));

@@ -2,12 +2,10 @@
 // file behind; a new one starts on them at once. A second daemon on a directory that a live
 // one serves is refused, naming it, and takes nothing from it.
 
+#include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include <sys/mman.h>
 
 #include <memory>
 #include <string>

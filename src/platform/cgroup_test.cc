@@ -2,9 +2,8 @@
 // v2 and hybrid hosts; and the interned lookup of a live process.
 #include "platform/cgroup.h"
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace dmaheap::sys {
 namespace {

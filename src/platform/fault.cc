@@ -1,12 +1,12 @@
 #include "platform/fault.h"
 
-#include "base/check.h"
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <utility>
+
+#include "base/check.h"
 
 namespace dmaheap::sys {
 namespace {

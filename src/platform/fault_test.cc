@@ -35,7 +35,8 @@ TEST(FaultTest, BadRulesAreNamed) {
   for (const auto& [text, message] : std::initializer_list<std::pair<const char*, const char*>>{
            {"heap", "rule 'heap': expected SITE:ERRNO:N/M"},
            {"heap:system:enomem", "rule 'heap:system:enomem': SITE must be heap:NAME"},
-           {"disk:enomem:1/2", "rule 'disk:enomem:1/2': SITE must be heap:NAME, memfd or fallocate"},
+           {"disk:enomem:1/2",
+            "rule 'disk:enomem:1/2': SITE must be heap:NAME, memfd or fallocate"},
            {"heap::enomem:1/2", "SITE must be heap:NAME"},
            {"memfd:oops:1/2", "rule 'memfd:oops:1/2': ERRNO must be one of"},
            {"memfd:enomem:0/2", "N/M must be two numbers with 0 < N <= M"},

@@ -51,7 +51,8 @@ Result<InstanceLock> InstanceLock::Take(const std::string& path, const std::stri
       return Errno(EBUSY);
     }
     // The file may have been unlinked by its last holder between our open and our lock.
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     if (::fstat(fd.get(), &held) != 0) return Errno(errno);
     if (::stat(path.c_str(), &named) != 0 || named.st_ino != held.st_ino ||
         named.st_dev != held.st_dev)

@@ -4,14 +4,13 @@
 
 #include "service/instance_lock.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -47,9 +46,7 @@ class InstanceLockTest : public ::testing::Test {
     return lstat(path.c_str(), &st) == 0;
   }
   // A socket file at `path` that no one listens on any more (what a dead daemon leaves).
-  void DeadSocket(const std::string& path) {
-    UniqueFd fd = ListenAt(path, 0600).value();
-  }
+  void DeadSocket(const std::string& path) { UniqueFd fd = ListenAt(path, 0600).value(); }
 
   std::string base_, lock_, dir_, control_;
 };

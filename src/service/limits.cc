@@ -99,7 +99,8 @@ Result<void> AllocLimits::Admit(const DmaHeap& heap, const Owner& owner, uint64_
       ++denied_[owner.uid];
       ++heap_denied_[heap.name()];
       LogOnce(owner.uid,
-              "dmaheapd: uid %u: ALLOC of %" PRIu64 " bytes from %s refused (ENOMEM): the heap "
+              "dmaheapd: uid %u: ALLOC of %" PRIu64
+              " bytes from %s refused (ENOMEM): the heap "
               "holds %" PRIu64 " bytes of its --heap-limit %s=%" PRIu64 " (logged once)\n",
               owner.uid, len, heap.name().c_str(), used, heap.name().c_str(), limit->second);
       return Errno(ENOMEM);

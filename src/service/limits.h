@@ -74,10 +74,10 @@ class AllocLimits final : public AllocAdmission {
 
   const LimitConfig config_;
   const BufferTable& buffers_;
-  std::map<uid_t, uint64_t> denied_;              // refusals by uid
-  std::map<uid_t, uint64_t> connections_;         // open connections by uid
-  std::map<uid_t, uint64_t> refused_;             // connections refused by uid
-  std::map<std::string, uint64_t> heap_denied_;   // refusals by heap limit
+  std::map<uid_t, uint64_t> denied_;             // refusals by uid
+  std::map<uid_t, uint64_t> connections_;        // open connections by uid
+  std::map<uid_t, uint64_t> refused_;            // connections refused by uid
+  std::map<std::string, uint64_t> heap_denied_;  // refusals by heap limit
   std::set<uid_t> logged_;
 };
 

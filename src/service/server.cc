@@ -213,8 +213,8 @@ Result<void> Server::OpenBufferLog(const std::string& path) {
     for (const std::string& note : report.notes)
       std::fprintf(stderr, "dmaheapd: %s\n", note.c_str());
     std::fprintf(stderr,
-                 "dmaheapd: re-adopted %zu of %zu recorded buffer(s); %zu released while no "
-                 "daemon ran\n",
+                 "dmaheapd: re-adopted %zu of %zu recorded buffer(s); %zu were released before "
+                 "the restart\n",
                  report.adopted.size(), old->records.size(), report.gone);
   } else if (old.error() != ENOENT) {
     std::fprintf(stderr, "dmaheapd: cannot read buffer record %s: %s; starting without it\n",

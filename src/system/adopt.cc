@@ -211,8 +211,9 @@ AdoptReport AdoptBuffers(SystemCore& core, const std::map<uint64_t, BufferRecord
     }
     auto note = [&](const std::string& why) {
       char head[160];
-      std::snprintf(head, sizeof(head), "buffer %" PRIu64 " (%s, %" PRIu64 " bytes, inode %" PRIu64
-                    ") not adopted: ", id, r.heap.c_str(), r.size, r.ino);
+      std::snprintf(head, sizeof(head),
+                    "buffer %" PRIu64 " (%s, %" PRIu64 " bytes, inode %" PRIu64 ") not adopted: ",
+                    id, r.heap.c_str(), r.size, r.ino);
       report.notes.push_back(head + why);
     };
     DmaHeap* heap = core.heaps().Find(r.heap);
@@ -238,7 +239,8 @@ AdoptReport AdoptBuffers(SystemCore& core, const std::map<uint64_t, BufferRecord
     info.flags = r.f_flags;
     info.ops = std::make_unique<AdoptedBuffer>(core.pages(), r.table, std::move(claims).value(),
                                                !heap->properties().cached);
-    const Owner owner{r.pid, r.uid, r.gid, r.cgroup.empty() ? nullptr : sys::InternCgroup(r.cgroup)};
+    const Owner owner{r.pid, r.uid, r.gid,
+                      r.cgroup.empty() ? nullptr : sys::InternCgroup(r.cgroup)};
     Result<DmaBufRef> buf = core.buffers().Adopt(std::move(info), id, r.dev, r.ino,
                                                  holder->second.path, {owner, r.name, r.f_flags});
     if (!buf.ok()) {

@@ -37,7 +37,7 @@ std::map<std::pair<uint64_t, uint64_t>, Holder> FindHolders(
 
 struct AdoptReport {
   std::vector<uint64_t> adopted;   // ids
-  size_t gone = 0;                 // released while no daemon ran: their records dropped
+  size_t gone = 0;                 // released before the restart: their records dropped
   std::vector<std::string> notes;  // one line per buffer not adopted, and why
 };
 

@@ -50,8 +50,8 @@ BufferRecord RecordOf(const DmaBuf& buf);
 struct LogContents {
   std::map<uint64_t, BufferRecord> records;  // by id
   uint64_t next_id = 1;
-  bool torn = false;     // the last record was cut short (a crash while appending)
-  std::string corrupt;   // why reading stopped early, with the offset; "" when it did not
+  bool torn = false;    // the last record was cut short (a crash while appending)
+  std::string corrupt;  // why reading stopped early, with the offset; "" when it did not
 };
 
 // Encoding, for the log and its fuzz target.

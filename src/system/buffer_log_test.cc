@@ -4,9 +4,8 @@
 #include "system/buffer_log.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -69,9 +68,8 @@ TEST(BufferLogTest, RecordsNamesAndTheNextIdReadBack) {
 }
 
 TEST(BufferLogTest, ATornTailLosesOnlyTheRecordBeingWritten) {
-  const std::vector<uint8_t> whole =
-      Cat({EncodeRecord(Record(1, "system", {{0x40000000, 4096}})),
-           EncodeRecord(Record(2, "system", {{0x40001000, 4096}}))});
+  const std::vector<uint8_t> whole = Cat({EncodeRecord(Record(1, "system", {{0x40000000, 4096}})),
+                                          EncodeRecord(Record(2, "system", {{0x40001000, 4096}}))});
   const size_t first = EncodeRecord(Record(1, "system", {{0x40000000, 4096}})).size();
   for (size_t cut = first + 1; cut < whole.size(); ++cut) {
     SCOPED_TRACE(cut);
