@@ -310,5 +310,34 @@ TEST(RestartTest, ACarveoutBufferIsTakenBackFromItsPool) {
   EXPECT_TRUE(DaemonAlloc(sock->get(), 64 << 20).ok()) << "all of it back";
 }
 
+// Modules run in the daemon's process, as heap drivers run in the kernel: one that crashes kills
+// the daemon (a kernel would oops). What is contained is the damage: the requester sees ENODEV,
+// and the restarted daemon (systemd's Restart=on-failure) re-adopts every buffer clients hold.
+TEST(RestartTest, ACrashingModuleKillsTheDaemonAndARestartKeepsEveryBuffer) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  Holder holder(d);
+  ASSERT_EQ(holder.Ask('r'), 'r');
+  const Picture before = Take(d);
+  {
+    Result<UniqueFd> ctl = ConnectSocket(d.control());
+    ASSERT_TRUE(ctl.ok());
+    const std::string path = CRASHING_MODULE_PATH;
+    Result<Reply> loaded = Call(ctl->get(), Op::kInsmod, 0, path.data(), path.size());
+    ASSERT_TRUE(loaded.ok());
+    ASSERT_EQ(loaded->status, 0);
+  }
+  Result<UniqueFd> sock = ConnectSocket(d.dir() + "/crashing_heap");
+  ASSERT_TRUE(sock.ok());
+  EXPECT_EQ(DaemonAlloc(sock->get(), 4096).error(), ENODEV) << "the daemon died under it";
+  d.Kill();  // reaps it
+  ASSERT_TRUE(d.Start());
+  const Picture after = Take(d);
+  EXPECT_EQ(after.free_pages, before.free_pages);
+  EXPECT_EQ(after.system_bytes, before.system_bytes);
+  EXPECT_EQ(after.cma, before.cma);
+  EXPECT_EQ(holder.Ask('c'), 'y');
+}
+
 }  // namespace
 }  // namespace dmaheap
