@@ -4,6 +4,7 @@
 #ifndef DMAHEAP_TESTS_DAEMON_FIXTURE_H
 #define DMAHEAP_TESTS_DAEMON_FIXTURE_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -77,6 +79,25 @@ inline int RunProgram(const std::vector<std::string>& argv,
   waitpid(pid, &status, 0);
   if (output != nullptr) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The fds a process holds (its /proc/PID/fd entries, "." and ".." included: compare counts).
+inline size_t FdCount(pid_t pid) {
+  size_t n = 0;
+  if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+// A process's VmRSS in kB; -1 when it is gone.
+inline long RssKb(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
 }
 
 class Daemon {

@@ -23,6 +23,7 @@ namespace {
 
 using testing_util::Child;
 using testing_util::Daemon;
+using testing_util::FdCount;
 using testing_util::RunProgram;
 using testing_util::ScopedEnv;
 
@@ -44,16 +45,6 @@ DmaStatsInfo CodecStats(Client& client) {
   }
   ADD_FAILURE() << "no codec on the default board";
   return {};
-}
-
-// The fds a process holds.
-size_t FdCount(pid_t pid) {
-  size_t n = 0;
-  if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-  }
-  return n;
 }
 
 bool Sticky(int fd) {

@@ -21,6 +21,7 @@ namespace {
 
 using testing_util::Child;
 using testing_util::Daemon;
+using testing_util::RssKb;
 using testing_util::DaemonAlloc;
 using testing_util::DropPrivileges;
 
@@ -156,15 +157,6 @@ TEST(DosTest, AnExemptUidHasNoDefaultLimits) {
     return 0;
   });
   EXPECT_EQ(a.Finish(), 0);
-}
-
-// VmRSS of a process, in kB.
-long RssKb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
 }
 
 TEST(DosTest, TheDaemonGivesMemoryBackAfterABurst) {

@@ -34,28 +34,13 @@ namespace {
 
 using testing_util::Child;
 using testing_util::Daemon;
+using testing_util::RssKb;
+using testing_util::FdCount;
 using testing_util::DaemonAlloc;
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
-}
-
-size_t FdCount(pid_t pid) {
-  size_t n = 0;
-  if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-  }
-  return n;
-}
-
-long RssKb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
 }
 
 // One ALLOC that outlives a daemon restart: on a broken connection (ENODEV) or none (the daemon
