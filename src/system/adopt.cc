@@ -200,9 +200,13 @@ std::map<std::pair<uint64_t, uint64_t>, Holder> FindHolders(
 AdoptReport AdoptBuffers(SystemCore& core, const std::map<uint64_t, BufferRecord>& records) {
   AdoptReport report;
   std::vector<std::pair<uint64_t, uint64_t>> wanted;
-  for (const auto& [id, r] : records) wanted.emplace_back(r.dev, r.ino);
+  for (const auto& entry : records) wanted.emplace_back(entry.second.dev, entry.second.ino);
   const auto holders = FindHolders(wanted);
-  for (const auto& [id, r] : records) {
+  for (const auto& entry : records) {
+    // Plain names, not structured bindings: the lambda below captures them (C++20 allows that,
+    // clang before 16 does not).
+    const uint64_t id = entry.first;
+    const BufferRecord& r = entry.second;
     auto holder = holders.find({r.dev, r.ino});
     const std::string memfd = "/memfd:dmaheap:" + r.heap + ":" + std::to_string(id) + " (deleted)";
     if (holder == holders.end() || holder->second.link != memfd) {
