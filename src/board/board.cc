@@ -378,6 +378,27 @@ Result<std::vector<std::string>> ReadModulesLoad(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// libfdt 1.6's tag walk trusts a property's length: one that wraps the next offset back onto the
+// tag itself makes fdt_check_full, and every walk after it, loop forever (found by
+// fuzz/board_fuzz). The tags are walked once here first, and a tag that does not move the walk
+// forward is refused; a premature end is left for fdt_check_full to name.
+Result<void> CheckTagsAdvance(const void* blob, const std::string& source) {
+  for (int offset = 0;;) {
+    int next = 0;
+    if (fdt_next_tag(blob, offset, &next) == FDT_END || next < 0) return {};
+    if (next <= offset) {
+      return Refuse(EINVAL, source,
+                    "malformed device tree blob: the tag at structure offset %d does not advance",
+                    offset);
+    }
+    offset = next;
+  }
+}
+
+}  // namespace
+
 Result<void> ParseBootargs(const std::string& bootargs, const std::string& source, Board& board) {
   board.bootargs = bootargs;
   std::istringstream words(board.bootargs);
@@ -407,6 +428,7 @@ Result<Board> ParseBoardBlob(std::span<const uint8_t> blob, const std::string& s
     return Refuse(EINVAL, source, "device tree blob version %u: 16 or later expected",
                   fdt_version(blob.data()));
   }
+  TRY(CheckTagsAdvance(blob.data(), source));
   const int check = fdt_check_full(blob.data(), blob.size());
   if (check != 0) {
     return Refuse(EINVAL, source, "malformed device tree blob: %s", fdt_strerror(check));

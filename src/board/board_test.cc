@@ -1,6 +1,9 @@
 #include "board/board.h"
 
 #include <gtest/gtest.h>
+#include <libfdt.h>
+
+#include <algorithm>
 
 #include <string>
 #include <vector>
@@ -282,6 +285,31 @@ TEST(BoardTest, BrokenBlobsAreRefused) {
     const std::string err = testing::internal::GetCapturedStderr();
     EXPECT_NE(err.find("dmaheap: board old.dtb: device tree blob version " +
                        std::to_string(version) + ": 16 or later expected"),
+              std::string::npos)
+        << err;
+  }
+  // A property whose length wraps the walk back onto its own tag (found by fuzzing: libfdt's
+  // full check, and every walk after it, loops forever on it).
+  {
+    std::vector<uint8_t> wrap = blob;
+    int offset = 0, next = 0, prop = -1;
+    for (uint32_t tag = 0; (tag = fdt_next_tag(wrap.data(), offset, &next)) != FDT_END;
+         offset = next) {
+      if (tag == FDT_PROP) {
+        prop = offset;
+        break;
+      }
+    }
+    ASSERT_GE(prop, 0);
+    const size_t len_at = fdt_off_dt_struct(wrap.data()) + static_cast<size_t>(prop) + 4;
+    const uint8_t minus12[4] = {0xff, 0xff, 0xff, 0xf4};  // big-endian: back over the header
+    std::copy(minus12, minus12 + 4, wrap.begin() + static_cast<long>(len_at));
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(ParseBoardBlob(wrap, "wrap.dtb").error(), EINVAL);
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("dmaheap: board wrap.dtb: malformed device tree blob: the tag at "
+                       "structure offset " +
+                       std::to_string(prop) + " does not advance"),
               std::string::npos)
         << err;
   }
