@@ -428,6 +428,12 @@ Result<Board> ParseBoardBlob(std::span<const uint8_t> blob, const std::string& s
     return Refuse(EINVAL, source, "device tree blob version %u: 16 or later expected",
                   fdt_version(blob.data()));
   }
+  // The header's sizes are checked against its own total size only: the walk below needs the
+  // whole blob in the buffer first (a header claiming more than the file holds is truncated).
+  if (fdt_totalsize(blob.data()) > blob.size()) {
+    return Refuse(EINVAL, source, "malformed device tree blob: %s",
+                  fdt_strerror(-FDT_ERR_TRUNCATED));
+  }
   TRY(CheckTagsAdvance(blob.data(), source));
   const int check = fdt_check_full(blob.data(), blob.size());
   if (check != 0) {
