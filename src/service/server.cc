@@ -258,7 +258,7 @@ void Server::RecordFd(int fd) {
 
 Owner Server::OwnerOf(Client& client, const Request& request) {
   const pid_t pid = request.cred.pid;
-  if (client.cgroup_pid != pid || client.cgroup == nullptr) {
+  if (client.cgroup_pid != pid) {  // one read per process, also when it names no cgroup
     client.cgroup_pid = pid;
     client.cgroup = sys::CgroupOf(pid);
   }

@@ -8,12 +8,13 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <set>
 
 #include "base/check.h"
 #include "dmabuf/buffer_table.h"
+#include "dmaheap/heap_buffer.h"
 #include "heap/dma_heap.h"
+#include "kapi/c_ops.h"
 #include "mm/cma.h"
 #include "mm/genalloc.h"
 #include "mm/page_alloc.h"
@@ -48,62 +49,35 @@ void Release(PageAllocator& pages, const std::vector<Claim>& claims) {
   }
 }
 
-// An adopted buffer's ops: its pages go back where they were claimed from at release; with
-// devices it does what the heap modules' buffers do (include/dmaheap/heap_buffer.h): attach
-// copies the table, map maps it, begin/end CPU access sync exactly the mapped attachments, and an
-// uncached heap's buffer maps with CPU sync skipped and never syncs.
-class AdoptedBuffer final : public DmaBufOps {
- public:
-  AdoptedBuffer(PageAllocator& pages, SgTable table, std::vector<Claim> claims, bool uncached)
-      : pages_(pages), table_(std::move(table)), claims_(std::move(claims)), uncached_(uncached) {}
-  ~AdoptedBuffer() override { Release(pages_, claims_); }
-  std::span<const ScatterEntry> sg_table() const override { return table_; }
-  Result<void> Mmap(const VmaRequest& /*vma*/) override { return {}; }
-  Result<void> Attach(DmaBufAttachment& attachment) override {
-    std::lock_guard lock(mu_);
-    attachments_.push_back(&attachment);
-    return {};
-  }
-  void Detach(DmaBufAttachment& attachment) override {
-    std::lock_guard lock(mu_);
-    std::erase(attachments_, &attachment);
-  }
-  Result<void> MapDmaBuf(DmaBufAttachment& attachment, DmaDirection dir) override {
-    attachment.mapping = TRY(attachment.dev->Map(table_, dir, uncached_ ? kDmaAttrSkipCpuSync : 0,
-                                                 attachment.buffer_stats));
-    attachment.table = attachment.mapping.segments;
-    return {};
-  }
-  void UnmapDmaBuf(DmaBufAttachment& attachment, DmaDirection /*dir*/) override {
-    attachment.dev->Unmap(attachment.mapping, uncached_ ? kDmaAttrSkipCpuSync : 0,
-                          attachment.buffer_stats);
-    attachment.table.clear();
-  }
-  Result<void> BeginCpuAccess(DmaDirection dir) override {
-    if (uncached_) return {};
-    std::lock_guard lock(mu_);
-    for (DmaBufAttachment* a : attachments_) {
-      if (a->mapped) a->dev->SyncForCpu(a->mapping, dir, a->buffer_stats);
-    }
-    return {};
-  }
-  Result<void> EndCpuAccess(DmaDirection dir) override {
-    if (uncached_) return {};
-    std::lock_guard lock(mu_);
-    for (DmaBufAttachment* a : attachments_) {
-      if (a->mapped) a->dev->SyncForDevice(a->mapping, dir, a->buffer_stats);
-    }
-    return {};
-  }
-
- private:
-  PageAllocator& pages_;
-  const SgTable table_;
-  const std::vector<Claim> claims_;
-  const bool uncached_;
-  std::mutex mu_;
-  std::vector<DmaBufAttachment*> attachments_;
+// An adopted buffer is a heap module's buffer in every way but its release: the same ops
+// (include/dmaheap/heap_buffer.h: attach copies the table, map maps it, begin/end CPU access sync
+// exactly the mapped attachments, an uncached heap's buffer skips CPU sync, private mappings are
+// refused), behind the same C forwarding (CBufferOps); its pages go back where they were
+// claimed from.
+struct AdoptedBuffer final : dmaheap_heaps::HeapBuffer {
+  PageAllocator* pages = nullptr;
+  std::vector<Claim> claims;
 };
+
+void ReleaseAdopted(void* priv) {
+  auto* b = static_cast<AdoptedBuffer*>(dmaheap_heaps::Buffer(priv));
+  Release(*b->pages, b->claims);
+  delete b;
+}
+
+constexpr dma_buf_ops kAdoptedOps = dmaheap_heaps::HeapBufOps(ReleaseAdopted);
+
+std::unique_ptr<DmaBufOps> AdoptedOps(PageAllocator& pages, const SgTable& table,
+                                      std::vector<Claim> claims, bool uncached) {
+  auto* b = new AdoptedBuffer;
+  for (const ScatterEntry& e : table) b->table.push_back({e.dma_address, e.length});
+  b->uncached = uncached;
+  b->pages = &pages;
+  b->claims = std::move(claims);
+  auto ops = std::make_unique<CBufferOps>(&kAdoptedOps, static_cast<dmaheap_heaps::HeapBuffer*>(b));
+  ops->Arm();  // from here the ops own the buffer: their end releases it
+  return ops;
+}
 
 // Takes back every page of `table`; on failure gives back what it took and says why.
 Result<std::vector<Claim>> ClaimPages(SystemCore& core, const SgTable& table, std::string* why) {
@@ -241,8 +215,8 @@ AdoptReport AdoptBuffers(SystemCore& core, const std::map<uint64_t, BufferRecord
     info.exporter = heap;
     info.size = r.size;
     info.flags = r.f_flags;
-    info.ops = std::make_unique<AdoptedBuffer>(core.pages(), r.table, std::move(claims).value(),
-                                               !heap->properties().cached);
+    info.ops = AdoptedOps(core.pages(), r.table, std::move(claims).value(),
+                          !heap->properties().cached);
     const Owner owner{r.pid, r.uid, r.gid,
                       r.cgroup.empty() ? nullptr : sys::InternCgroup(r.cgroup)};
     Result<DmaBufRef> buf = core.buffers().Adopt(std::move(info), id, r.dev, r.ino,

@@ -10,8 +10,8 @@
 // A live buffer's pages are claimed back exactly (the buddy allocator's frames, a CMA area's
 // bits, or for a carveout the granules of the one pool the heap module made over its reserved
 // region), it is registered under its old id, owner and name, and its inode watched again; the
-// heap counts it live. Its ops are the core's (AdoptedBuffer), which do with devices what the
-// heap modules' buffers do (include/dmaheap/heap_buffer.h).
+// heap counts it live. Its ops are the heap modules' own (include/dmaheap/heap_buffer.h) but
+// for its release, which gives the claimed pages back.
 #ifndef DMAHEAP_SRC_SYSTEM_ADOPT_H
 #define DMAHEAP_SRC_SYSTEM_ADOPT_H
 
