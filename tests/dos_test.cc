@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -21,9 +22,9 @@ namespace {
 
 using testing_util::Child;
 using testing_util::Daemon;
-using testing_util::RssKb;
 using testing_util::DaemonAlloc;
 using testing_util::DropPrivileges;
+using testing_util::RssKb;
 
 // An ALLOC over the protocol, the memory left uncommitted (an attacker does not commit it).
 int RawAllocErrno(int sock, uint64_t len) {
@@ -112,6 +113,38 @@ TEST(DosTest, PinningBuffersByTheirMappingsStopsAtTheBufferLimit) {
   EXPECT_EQ(d.Stat("heap system", "buffers"), 200);
   EXPECT_TRUE(RootStatsWork(d));
   EXPECT_EQ(a.Finish(), 0) << "the 201st buffer was refused ENOMEM";
+}
+
+// Each uid's release watches are its own (ReleaseWatch), not the daemon's uid's. The daemon runs
+// as root of a user namespace in which every uid has 50 inotify watches: the attacker pins buffers
+// until its own 50 are spent and the next ALLOC is refused ENOMEM, and root then still holds 40
+// buffers at once — had the two shared root's watches, root would have had none left.
+TEST(DosTest, PinnedBuffersSpendOnlyTheAttackersOwnWatches) {
+  Daemon d({"--default-uid-buffers", "1000"}, nullptr, {USERNS_LAUNCHER_PATH, "50"});
+  ASSERT_TRUE(d.ready());
+  Attacker a([&] {
+    Result<UniqueFd> sock = ConnectSocket(d.dir() + "/system");
+    if (!sock.ok()) return 200;
+    for (int i = 0;; ++i) {
+      Result<UniqueFd> fd = DaemonAlloc(sock->get(), 4096);
+      if (!fd.ok()) return i == 50 && fd.error() == ENOMEM ? 0 : 201;
+      if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd->get(), 0) == MAP_FAILED) return 202;
+    }
+  });
+  Result<UniqueFd> sock = ConnectSocket(d.dir() + "/system");
+  ASSERT_TRUE(sock.ok());
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 40; ++i) {
+    Result<UniqueFd> fd = DaemonAlloc(sock->get(), 4096);
+    ASSERT_TRUE(fd.ok()) << "root's buffer " << i << ": " << std::strerror(fd.error());
+    held.push_back(std::move(fd).value());
+  }
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 90);
+  EXPECT_TRUE(RootStatsWork(d));
+  EXPECT_EQ(a.Finish(), 0) << "the attacker's 51st buffer was refused ENOMEM";
+  held.clear();
+  d.Control(Op::kBarrier);
+  EXPECT_EQ(d.Stat("heap system", "buffers"), 0) << "every release was noticed";
 }
 
 TEST(DosTest, IdleConnectionsStopAtTheConnectionLimit) {

@@ -1,14 +1,12 @@
 #include "dmabuf/buffer_table.h"
 
 #include <fcntl.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <unordered_set>
 
 #include "base/check.h"
 
@@ -23,24 +21,21 @@ void FormatMemfdName(char (&out)[250], const std::string& exp_name, uint64_t id)
 
 }  // namespace
 
-Result<std::unique_ptr<BufferTable>> BufferTable::Create(sys::ShmemThp thp,
-                                                         CommitPolicy commit) {
-  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return Errno(errno);
-  return std::unique_ptr<BufferTable>(new BufferTable(UniqueFd(fd), thp, commit));
+Result<std::unique_ptr<BufferTable>> BufferTable::Create(sys::ShmemThp thp, CommitPolicy commit) {
+  std::unique_ptr<ReleaseWatch> watch = TRY(ReleaseWatch::Create());
+  return std::unique_ptr<BufferTable>(new BufferTable(std::move(watch), thp, commit));
 }
 
-BufferTable::BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp, CommitPolicy commit)
-    : inotify_fd_(std::move(inotify_fd)), thp_(thp), commit_(commit) {}
+BufferTable::BufferTable(std::unique_ptr<ReleaseWatch> watch, sys::ShmemThp thp,
+                         CommitPolicy commit)
+    : watch_(std::move(watch)), thp_(thp), commit_(commit) {}
 
 BufferTable::~BufferTable() {
   if (abandoned_.load()) {
     // A forked child's copy: the buffers and the memory model are the parent's. Leak the
     // objects rather than run releases that would touch state the parent may have been
     // changing when it forked.
-    auto* by_wd = new std::unordered_map<int, ino_t>(std::move(by_wd_));
     auto* by_ino = new std::unordered_map<ino_t, DmaBufRef>(std::move(by_ino_));
-    (void)by_wd;
     (void)by_ino;
   }
 }
@@ -70,32 +65,21 @@ Result<DmaBufRef> BufferTable::Export(DmaBufExportInfo info) {
   TRY(sys::AddSeals(fd.get(), seals));
   struct stat st = TRY(sys::Fstat(fd.get()));
 
-  char path[32];
-  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd.get());
-  int wd = ::inotify_add_watch(inotify_fd_.get(), path, IN_DELETE_SELF);
-  if (wd < 0) {
-    int err = errno;
-    if (err == ENOSPC) {
-      std::fprintf(stderr,
-                   "dmaheap: %s: inotify watch limit reached (fs.inotify.max_user_watches); "
-                   "allocation of %llu bytes refused with ENOMEM\n",
-                   info.exporter->exp_name().c_str(), static_cast<unsigned long long>(size));
-      return Errno(ENOMEM);
-    }
-    return Errno(err);
-  }
-
   // One allocation for the buffer and its reference count.
   DmaBufRef buf = std::make_shared<DmaBuf>(DmaBuf::CreateKey(), id, std::move(info));
   buf->ino_ = st.st_ino;
   buf->dev_ = st.st_dev;
-  buf->wd_ = wd;
   buf->file_ = std::move(fd);
   return buf;
 }
 
 Result<UniqueFd> BufferTable::Install(const DmaBufRef& buf, const InstallRequest& request) {
   if (!buf->file_) return Errno(EBUSY);
+  // Watched before its fd leaves: from here on, its release is an event.
+  char path[32];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", buf->file_.get());
+  const ReleaseWatch::Token watch = TRY(watch_->Add(request.owner.uid, path, buf->ino_));
+  buf->wd_ = watch.wd;
   const int accmode = static_cast<int>(request.fd_flags & O_ACCMODE);
   UniqueFd out;
   if (accmode == O_RDWR) {
@@ -103,13 +87,17 @@ Result<UniqueFd> BufferTable::Install(const DmaBufRef& buf, const InstallRequest
   } else {
     // A new open file description with exactly the requested access mode; the creator's
     // read-write fd closes when the buffer is registered below.
-    out = TRY(sys::Reopen(buf->file_.get(), accmode | O_CLOEXEC));
+    Result<UniqueFd> reopened = sys::Reopen(buf->file_.get(), accmode | O_CLOEXEC);
+    if (!reopened.ok()) {
+      watch_->Cancel(watch);
+      return Errno(reopened.error());
+    }
+    out = std::move(reopened).value();
     buf->file_.reset();
   }
   buf->owner_ = request.owner;
   if (!request.name.empty()) buf->set_name(request.name);
   std::lock_guard lock(mu_);
-  by_wd_.emplace(buf->wd_, buf->ino_);
   by_ino_.emplace(buf->ino_, buf);
   UidUsage& usage = usage_[request.owner.uid];
   ++usage.buffers;
@@ -118,8 +106,7 @@ Result<UniqueFd> BufferTable::Install(const DmaBufRef& buf, const InstallRequest
 }
 
 Result<DmaBufRef> BufferTable::Adopt(DmaBufExportInfo info, uint64_t id, dev_t dev, ino_t ino,
-                                     const std::string& watch_path,
-                                     const InstallRequest& request) {
+                                     const std::string& watch_path, const InstallRequest& request) {
   if (abandoned_.load(std::memory_order_relaxed)) return Errno(ENODEV);
   {
     std::lock_guard lock(mu_);
@@ -127,23 +114,21 @@ Result<DmaBufRef> BufferTable::Adopt(DmaBufExportInfo info, uint64_t id, dev_t d
   }
   // The watch first, then the check that it is the buffer's inode: a release after the watch is
   // an event like any other, one before it leaves nothing to watch (ENOENT).
-  const int wd = ::inotify_add_watch(inotify_fd_.get(), watch_path.c_str(), IN_DELETE_SELF);
-  if (wd < 0) return Errno(errno == ENOSPC ? ENOMEM : errno);
+  const ReleaseWatch::Token watch = TRY(watch_->Add(request.owner.uid, watch_path.c_str(), ino));
   struct stat st {};
   if (::stat(watch_path.c_str(), &st) != 0 || st.st_ino != ino || st.st_dev != dev) {
     const int err = errno == ENOENT ? ENOENT : ESTALE;
-    ::inotify_rm_watch(inotify_fd_.get(), wd);
+    watch_->Cancel(watch);
     return Errno(err);
   }
   DmaBufRef buf = std::make_shared<DmaBuf>(DmaBuf::CreateKey(), id, std::move(info));
   buf->ino_ = ino;
   buf->dev_ = dev;
-  buf->wd_ = wd;
+  buf->wd_ = watch.wd;
   buf->owner_ = request.owner;
   if (!request.name.empty()) buf->set_name(request.name);
   AdvanceIds(id + 1);
   std::lock_guard lock(mu_);
-  by_wd_.emplace(wd, ino);
   by_ino_.emplace(ino, buf);
   UidUsage& usage = usage_[request.owner.uid];
   ++usage.buffers;
@@ -181,63 +166,18 @@ std::map<uid_t, UidUsage> BufferTable::UsageByUid() const {
 
 size_t BufferTable::ProcessReleases() {
   if (abandoned_.load(std::memory_order_relaxed)) return 0;
-  std::vector<DmaBufRef> released;  // dropped after the locks, so releases run unlocked
+  std::vector<ino_t> gone;
+  watch_->Collect(gone);
+  if (gone.empty()) return 0;
+  std::vector<DmaBufRef> released;  // dropped after the lock, so releases run unlocked
   {
-    std::lock_guard read_lock(read_mu_);
-    alignas(inotify_event) char buf[16 * 1024];
-    bool overflow = false;
-    for (;;) {
-      ssize_t n = ::read(inotify_fd_.get(), buf, sizeof(buf));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        break;  // EAGAIN: queue empty
-      }
-      std::lock_guard lock(mu_);
-      for (ssize_t off = 0; off < n;) {
-        const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
-        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
-        if ((ev->mask & IN_Q_OVERFLOW) != 0) overflow = true;
-        if ((ev->mask & IN_DELETE_SELF) == 0) continue;  // IN_IGNORED follows each release
-        auto it = by_wd_.find(ev->wd);
-        if (it == by_wd_.end()) continue;
-        auto buf = by_ino_.find(it->second);
-        if (buf != by_ino_.end()) ForgetLocked(buf, released);
-        by_wd_.erase(it);
-      }
-    }
-    if (overflow) {
-      overflows_.fetch_add(1, std::memory_order_relaxed);
-      ReconcileLocked(released);
+    std::lock_guard lock(mu_);
+    for (ino_t ino : gone) {
+      auto buf = by_ino_.find(ino);
+      if (buf != by_ino_.end()) ForgetLocked(buf, released);
     }
   }
   return released.size();
-}
-
-// After IN_Q_OVERFLOW some IN_DELETE_SELF events were lost. The kernel lists each live watch of
-// an inotify fd in its fdinfo ("inotify wd:%x ino:%lx sdev:%x ..."); a released watch is gone
-// from it at once, so every buffer whose wd is missing there has been released.
-void BufferTable::ReconcileLocked(std::vector<DmaBufRef>& released) {
-  char path[64];
-  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", inotify_fd_.get());
-  FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return;
-  std::unordered_set<int> live;
-  char line[512];
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    unsigned wd = 0;
-    if (std::sscanf(line, "inotify wd:%x", &wd) == 1) live.insert(static_cast<int>(wd));
-  }
-  std::fclose(f);
-  std::lock_guard lock(mu_);
-  for (auto it = by_wd_.begin(); it != by_wd_.end();) {
-    if (live.count(it->first) != 0) {
-      ++it;
-      continue;
-    }
-    auto buf = by_ino_.find(it->second);
-    if (buf != by_ino_.end()) ForgetLocked(buf, released);
-    it = by_wd_.erase(it);
-  }
 }
 
 DmaBufRef BufferTable::Lookup(dev_t dev, ino_t ino) const {
@@ -266,7 +206,7 @@ size_t BufferTable::live_count() const {
 
 void BufferTable::AbandonAfterFork() {
   abandoned_.store(true);
-  inotify_fd_.reset();
+  watch_->CloseAfterFork();
 }
 
 }  // namespace dmaheap

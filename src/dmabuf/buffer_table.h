@@ -3,9 +3,10 @@
 // Export (dma_buf_export) creates a buffer's memory exactly as DESIGN.md "Buffers" says: a memfd
 // `dmaheap:<exp_name>:<id>` (MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_NOEXEC_SEAL), sized to the
 // page-aligned length, committed (here, or by the requesting process: CommitPolicy), sealed
-// SHRINK|GROW|SEAL (plus WRITE when the buffer is handed out without write access), and watched
-// with inotify IN_DELETE_SELF through /proc/self/fd/N. Install (dma_buf_fd) then records who
-// asked, names it, registers it and hands out its fd. The event fires when the last fd and the
+// SHRINK|GROW|SEAL (plus WRITE when the buffer is handed out without write access). Install
+// (dma_buf_fd) then records who asked, watches the inode for IN_DELETE_SELF through
+// /proc/self/fd/N (ReleaseWatch: charged to the asker's uid where the process may), names it,
+// registers it and hands out its fd. The event fires when the last fd and the
 // last mapping are gone in every process; ProcessReleases then drops the buffer, which releases
 // its memory (DmaBufOps destructor). A buffer exported but never installed is released when its
 // last reference goes.
@@ -14,20 +15,21 @@
 // returned is visible to the next call: the kernel queues IN_DELETE_SELF before close/munmap
 // returns.
 //
-// Thread-safe: mu_ guards the maps, read_mu_ serialises reading the inotify queue.
+// Thread-safe: mu_ guards the maps; ReleaseWatch serialises reading the inotify queues.
 #ifndef DMAHEAP_SRC_DMABUF_BUFFER_TABLE_H
 #define DMAHEAP_SRC_DMABUF_BUFFER_TABLE_H
 
 #include <sys/types.h>
 
 #include <atomic>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "dmabuf/dma_buf.h"
+#include "dmabuf/release_watch.h"
 #include "platform/sys.h"
 
 namespace dmaheap {
@@ -60,15 +62,15 @@ class BufferTable {
   // `thp`: how to commit memory (huge folios where the host's shmem THP mode allows them).
   static Result<std::unique_ptr<BufferTable>> Create(sys::ShmemThp thp, CommitPolicy commit);
 
-  // dma_buf_export: the buffer with its creator fd, watched, not yet registered. Errors: ENOMEM
-  // when the memory cannot be committed or the per-uid inotify watch limit is reached (logged
-  // once per occurrence); EMFILE/ENFILE; ENODEV in a forked child's copy.
+  // dma_buf_export: the buffer with its creator fd, not yet watched nor registered. Errors:
+  // ENOMEM when the memory cannot be committed; EMFILE/ENFILE; ENODEV in a forked child's copy.
   Result<DmaBufRef> Export(DmaBufExportInfo info);
 
   // dma_buf_fd: records the request's owner and name, registers the buffer and hands out its
   // fd — the creator's memfd, or for a non-O_RDWR request a new open file description with
   // exactly that access mode — close-on-exec (the caller's installer applies what was asked).
-  // Once per buffer: EBUSY for a buffer already installed. EMFILE/ENFILE.
+  // Once per buffer: EBUSY for a buffer already installed. EMFILE/ENFILE; ENOMEM when the
+  // owner's uid has no inotify watch left (logged).
   Result<UniqueFd> Install(const DmaBufRef& buf, const InstallRequest& request);
 
   // A buffer that outlived the daemon that exported it, taken back under its old id, registered
@@ -85,7 +87,7 @@ class BufferTable {
   void AdvanceIds(uint64_t next);
 
   // Releases every buffer whose IN_DELETE_SELF is queued. After IN_Q_OVERFLOW the live watches
-  // are reconciled from /proc/self/fdinfo/<inotify fd>. Returns the number released.
+  // are reconciled from the instance's fdinfo. Returns the number released.
   size_t ProcessReleases();
 
   // The live buffer behind a memfd inode, or null.
@@ -97,31 +99,28 @@ class BufferTable {
   // so a limit check costs one lookup.
   UidUsage UsageOf(uid_t uid) const;
   std::map<uid_t, UidUsage> UsageByUid() const;
-  // The inotify fd, for an event loop to wait on (readable when releases are queued).
-  int release_fd() const { return inotify_fd_.get(); }
-  uint64_t overflow_count() const { return overflows_.load(std::memory_order_relaxed); }
+  // The fd an event loop waits on (readable when releases are queued).
+  int release_fd() const { return watch_->fd(); }
+  uint64_t overflow_count() const { return watch_->overflow_count(); }
+  const ReleaseWatch& release_watch() const { return *watch_; }
   sys::ShmemThp thp() const { return thp_; }
   CommitPolicy commit_policy() const { return commit_; }
 
-  // In a child after fork: closes the child's copy of the inotify fd (it must not consume the
+  // In a child after fork: closes the child's copies of the inotify fds (it must not consume the
   // parent's events) and forgets every buffer without releasing it — the memory model belongs
   // to the parent.
   void AbandonAfterFork();
 
  private:
-  BufferTable(UniqueFd inotify_fd, sys::ShmemThp thp, CommitPolicy commit);
-  void ReconcileLocked(std::vector<DmaBufRef>& released);  // requires read_mu_
+  BufferTable(std::unique_ptr<ReleaseWatch> watch, sys::ShmemThp thp, CommitPolicy commit);
 
-  UniqueFd inotify_fd_;
+  const std::unique_ptr<ReleaseWatch> watch_;
   const sys::ShmemThp thp_;
   const CommitPolicy commit_;
   std::atomic<uint64_t> next_id_{1};
-  std::atomic<uint64_t> overflows_{0};
   std::atomic<bool> abandoned_{false};
-  mutable std::mutex read_mu_;
   mutable std::mutex mu_;
   std::unordered_map<ino_t, DmaBufRef> by_ino_;  // guarded by mu_; the live buffers
-  std::unordered_map<int, ino_t> by_wd_;         // guarded by mu_; watch → buffer inode
   std::unordered_map<uid_t, UidUsage> usage_;    // guarded by mu_; of the buffers in by_ino_
   // Drops a live buffer (guarded by mu_): into `released`, and out of its uid's usage.
   void ForgetLocked(std::unordered_map<ino_t, DmaBufRef>::iterator it,

@@ -1,13 +1,14 @@
 #include "platform/sys.h"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "base/check.h"
@@ -166,6 +167,19 @@ ShmemThp ReadShmemThp() {
 
 std::string_view ShmemThpName(ShmemThp mode) {
   return mode == ShmemThp::kHugeAdvise ? "shmem-thp" : "4k";
+}
+
+Result<UniqueFd> InotifyInitAs(uid_t uid) {
+  const uid_t own = ::geteuid();
+  const auto keep = static_cast<uid_t>(-1);
+  if (::syscall(SYS_setresuid, keep, uid, keep) != 0) return LastError();
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  const int err = errno;
+  // Taking the own uid back cannot fail for a thread whose saved uid is still its own; if it
+  // did, the thread would go on with the client's rights, so that is fatal.
+  DMAHEAP_CHECK(::syscall(SYS_setresuid, keep, own, keep) == 0);
+  if (fd < 0) return Errno(err);
+  return UniqueFd(fd);
 }
 
 }  // namespace dmaheap::sys

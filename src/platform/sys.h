@@ -57,6 +57,14 @@ Result<void> SetCloexec(int fd, bool cloexec);
 
 Result<struct stat> Fstat(int fd);
 
+// inotify_init1(IN_NONBLOCK | IN_CLOEXEC) charged to `uid`: the kernel counts an instance's
+// watches against fs.inotify.max_user_watches of the effective uid that created it, for the
+// instance's whole life. The calling thread alone takes `uid` as its effective uid for the call
+// (the raw setresuid system call changes one thread's credentials, where glibc's changes every
+// thread's) and takes its own back before returning. Needs CAP_SETUID (a root daemon); EPERM
+// otherwise; EMFILE when `uid` has fs.inotify.max_user_instances instances already.
+Result<UniqueFd> InotifyInitAs(uid_t uid);
+
 // Copies between this process's memory and a caller-supplied pointer without trusting it:
 // process_vm_readv/writev on our own pid, so a bad pointer gives EFAULT instead of SIGSEGV.
 Result<void> CopyFromUser(void* dst, const void* user_src, size_t len);
