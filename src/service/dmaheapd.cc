@@ -1,6 +1,12 @@
 // dmaheapd: serves /dev/dma_heap-style heaps from one System over Unix sockets.
 //
-//   dmaheapd [--board NAME|PATH] [--foreground] [--heap-mode NAME=MODE[:GROUP]]...
+//   dmaheapd [--config FILE] [--board NAME|PATH] [--foreground] [--heap-mode NAME=MODE[:GROUP]]...
+//
+// Every option can also be set in the configuration file (root's default DMAHEAP_CONFIG_PATH,
+// /etc/dmaheap/dmaheapd.conf for a /usr install; packaging/dmaheapd.conf documents it): one
+// `name = value` a line, the option's name without its dashes, repeatable options as a list
+// `["a", "b"]` or as repeated lines. CLI11 reads it; an option given on the command line
+// replaces the file's value. An unknown name is refused with the file's line.
 //
 // Readiness: sd_notify("READY=1") once every heap socket is served (systemd Type=notify; any
 // supervisor can set NOTIFY_SOCKET). Without --foreground the daemon detaches after it is ready.
@@ -18,16 +24,84 @@
 #include <string>
 #include <vector>
 
-#include "system/system_core.h"
 #include "ipc/paths.h"
 #include "platform/fault.h"
 #include "service/server.h"
+#include "system/system_core.h"
 
 namespace {
 
 int Fail(const std::string& what, int err) {
   std::fprintf(stderr, "dmaheapd: %s: %s\n", what.c_str(), std::strerror(err));
   return 1;
+}
+
+// The system daemon's file (root), or the user's own daemon's: $XDG_CONFIG_HOME/dmaheap/ or
+// ~/.config/dmaheap/ — a user's daemon does not take the system's limits and heap modes.
+std::string DefaultConfigPath() {
+  if (geteuid() == 0) return DMAHEAP_CONFIG_PATH;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return std::string(xdg) + "/dmaheap/dmaheapd.conf";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "") + "/.config/dmaheap/dmaheapd.conf";
+}
+
+// The line of `file` that sets `name` (CLI11 names the setting, not where it is), or 0.
+int LineOf(const std::string& file, const std::string& name) {
+  std::ifstream in(file);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const size_t start = line.find_first_not_of(" \t");
+    if (start != std::string::npos && line.compare(start, name.size(), name) == 0) {
+      const size_t after = line.find_first_not_of(" \t", start + name.size());
+      if (after != std::string::npos && line[after] == '=') return number;
+    }
+  }
+  return 0;
+}
+
+// The name in CLI11's "Could not convert: --name = value" (or ": --name: ..." ), or "".
+std::string OptionNamed(const std::string& what) {
+  const size_t dashes = what.find("--");
+  if (dashes == std::string::npos) return "";
+  const size_t end = what.find_first_of(" =:", dashes + 2);
+  return what.substr(dashes + 2, end == std::string::npos ? std::string::npos : end - dashes - 2);
+}
+
+bool OnCommandLine(const std::string& name, int argc, char** argv) {
+  const std::string flag = "--" + name;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == flag || std::strncmp(argv[i], (flag + "=").c_str(), flag.size() + 1) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// An error of the configuration file, said as `dmaheapd: FILE:LINE: what`; returns 2. -1 when
+// the error is the command line's (CLI11 then says it).
+int ConfigFailed(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  const CLI::Option* config = app.get_config_ptr();
+  std::string file = config->empty() ? DefaultConfigPath() : config->as<std::string>();
+  std::string what = e.what(), name;
+  const std::string unknown = "INI was not able to parse ";
+  if (dynamic_cast<const CLI::FileError*>(&e) != nullptr && !config->empty()) {
+    std::fprintf(stderr, "dmaheapd: --config %s: cannot be read\n", file.c_str());
+    return 2;
+  }
+  if (what.compare(0, unknown.size(), unknown) == 0) {
+    name = what.substr(unknown.size());
+    what = name + ": not a dmaheapd setting (dmaheapd --help lists them)";
+  } else {
+    name = OptionNamed(what);
+    if (name.empty() || OnCommandLine(name, argc, argv)) return -1;
+  }
+  const int line = LineOf(file, name);
+  if (line == 0) return -1;
+  std::fprintf(stderr, "dmaheapd: %s:%d: %s\n", file.c_str(), line, what.c_str());
+  return 2;
 }
 
 }  // namespace
@@ -54,14 +128,25 @@ int main(int argc, char** argv) {
   uint64_t default_buffers = 0, default_connections = 0;
   app.add_option("--default-uid-buffers", default_buffers,
                  "live buffers each uid but root may hold (default: max_user_watches / 8)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   app.add_option("--default-uid-connections", default_connections,
                  "connections each uid but root may hold (default: the fd limit / 16)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   std::string modules_file;
   app.add_option("--modules", modules_file,
                  "modules to load at start, one name a line (default: the board's modules.load)");
-  CLI11_PARSE(app, argc, argv);
+  std::vector<std::string> load;
+  app.add_option("--load", load,
+                 "a module to load at start (repeatable; instead of the board's modules.load)");
+  app.set_config("--config", DefaultConfigPath(),
+                 "configuration file: option = value lines (read when it exists)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (const int rc = ConfigFailed(app, e, argc, argv); rc >= 0) return rc;
+    return app.exit(e);
+  }
 
   if (std::string why; !dmaheap::sys::FaultsValid(&why)) {
     std::fprintf(stderr, "dmaheapd: not starting without the faults DMAHEAP_FAULT asks for\n");
@@ -139,7 +224,8 @@ int main(int argc, char** argv) {
   if (!modules_file.empty()) {
     std::ifstream in(modules_file);
     if (!in) {
-      std::fprintf(stderr, "dmaheapd: --modules %s: %s\n", modules_file.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "dmaheapd: --modules %s: %s\n", modules_file.c_str(),
+                   std::strerror(errno));
       return 2;
     }
     system_config.modules.clear();
@@ -149,6 +235,13 @@ int main(int argc, char** argv) {
       line.erase(line.find_last_not_of(" \t\r") + 1);
       if (!line.empty()) system_config.modules.push_back(line);
     }
+  }
+  if (!load.empty()) {
+    if (!modules_file.empty()) {
+      std::fprintf(stderr, "dmaheapd: --load and --modules: give one of them\n");
+      return 2;
+    }
+    system_config.modules = load;
   }
   // Clients commit their O_RDWR buffers themselves, so the memory is charged to them.
   system_config.commit = dmaheap::CommitPolicy::kInRequester;
@@ -160,8 +253,8 @@ int main(int argc, char** argv) {
     if (std::ifstream in("/proc/sys/fs/inotify/max_user_watches"); in) in >> watches;
     rlimit fds{};
     getrlimit(RLIMIT_NOFILE, &fds);
-    const dmaheap::LimitConfig d = dmaheap::DefaultLimits(
-        (*core)->pages().total_pages() * 4096, watches, fds.rlim_cur);
+    const dmaheap::LimitConfig d =
+        dmaheap::DefaultLimits((*core)->pages().total_pages() * 4096, watches, fds.rlim_cur);
     config.limits.default_bytes = d.default_bytes;
     config.limits.default_buffers = default_buffers != 0 ? default_buffers : d.default_buffers;
     config.limits.default_connections =
@@ -174,9 +267,8 @@ int main(int argc, char** argv) {
 
   for (const std::string& line : boot_log) std::fprintf(stderr, "dmaheapd: %s\n", line.c_str());
   std::fprintf(stderr, "dmaheapd: serving %zu heap(s) in %s, control %s, %zu device(s) on %s\n",
-               (*core)->heaps().List().size(), config.heap_dir.c_str(),
-               config.control_path.c_str(), (*core)->devices().size(),
-               config.device_path.c_str());
+               (*core)->heaps().List().size(), config.heap_dir.c_str(), config.control_path.c_str(),
+               (*core)->devices().size(), config.device_path.c_str());
   sd_notify(0, "READY=1");
   if (ready_pipe[1] >= 0) {
     char ok = 0;
