@@ -3,12 +3,12 @@
 // syncs the mapped attachment; the importer's attachments die with it; constraint-based
 // allocation and the device socket's refusals.
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
+#include <cstring>
 #include <string>
 
 #include "daemon_fixture.h"
@@ -30,8 +30,10 @@ using testing_util::ScopedEnv;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
 std::unique_ptr<Client> DaemonClient(const Daemon& d) {
-  ScopedEnv env({{"DMAHEAP_DIR", d.dir().c_str()}, {"DMAHEAP_CONTROL", d.control().c_str()},
-                 {"DMAHEAP_DEVICES", nullptr}, {"DMAHEAP_BACKEND", "daemon"}});
+  ScopedEnv env({{"DMAHEAP_DIR", d.dir().c_str()},
+                 {"DMAHEAP_CONTROL", d.control().c_str()},
+                 {"DMAHEAP_DEVICES", nullptr},
+                 {"DMAHEAP_BACKEND", "daemon"}});
   auto client = Client::Open();
   EXPECT_TRUE(client.ok()) << client.error();
   return client.ok() ? std::move(client).value() : nullptr;
@@ -133,6 +135,45 @@ TEST(DeviceDaemonTest, AnImportersAttachmentsServeSyncAndDieWithIt) {
   ASSERT_EQ(BufferIoctl(fd->get(), DMA_BUF_IOCTL_SYNC, &sync), 0);
   EXPECT_EQ(CodecStats(*client).bytes_synced, synced);
   for (int p : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) close(p);
+}
+
+// A buffer a client held through the daemon's crash is re-adopted with its pages: a device
+// attached after the restart gets the same DMA address as before it (a contiguous CMA buffer on
+// the display, DMA address = physical), and one behind the SMMU gets a mapping of the whole
+// buffer; the old daemon's attachments died with it.
+TEST(DeviceDaemonTest, DevicesAttachToABufferReadoptedAfterACrash) {
+  Daemon d;
+  ASSERT_TRUE(d.ready());
+  ScopedEnv env({{"DMAHEAP_DIR", d.dir().c_str()}, {"DMAHEAP_CONTROL", d.control().c_str()}});
+  uint64_t before = 0;
+  Result<UniqueFd> fd = Errno(EIO);
+  {
+    std::unique_ptr<Client> client = DaemonClient(d);
+    ASSERT_NE(client, nullptr);
+    fd = client->Allocate("linux,cma", 4 * kMiB);
+    ASSERT_TRUE(fd.ok());
+    Result<Attachment> a = client->Attach(fd->get(), "display@10000000");
+    ASSERT_TRUE(a.ok()) << std::strerror(a.error());
+    ASSERT_EQ(a->segments().size(), 1u);
+    before = a->segments()[0].address;
+    d.Kill();  // the attachment is still held: the crash takes it
+  }
+  ASSERT_TRUE(d.Start());
+  EXPECT_NE(d.Control(Op::kBufInfo).find("Total 0 devices attached"), std::string::npos)
+      << d.Control(Op::kBufInfo);
+  std::unique_ptr<Client> client = DaemonClient(d);
+  ASSERT_NE(client, nullptr);
+  Result<Attachment> display = client->Attach(fd->get(), "display@10000000");
+  ASSERT_TRUE(display.ok()) << std::strerror(display.error());
+  ASSERT_EQ(display->segments().size(), 1u);
+  EXPECT_EQ(display->segments()[0].address, before) << "the same physical pages";
+  EXPECT_EQ(display->segments()[0].length, 4 * kMiB);
+  Result<Attachment> codec = client->Attach(fd->get(), "codec@11000000");
+  ASSERT_TRUE(codec.ok()) << std::strerror(codec.error());
+  ASSERT_EQ(codec->segments().size(), 1u);
+  EXPECT_EQ(codec->segments()[0].length, 4 * kMiB);
+  EXPECT_NE(d.Control(Op::kBufInfo).find("Total 2 devices attached"), std::string::npos)
+      << d.Control(Op::kBufInfo);
 }
 
 TEST(DeviceDaemonTest, AllocateForThroughTheDaemon) {
