@@ -1,9 +1,12 @@
 #include "heap/alloc.h"
 
+#include <optional>
+
 #include "base/check.h"
 #include "dmabuf/buffer_table.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 #include "heap/dma_heap.h"
+#include "mm/cma_trace.h"
 #include "platform/fault.h"
 #include "platform/sys.h"
 
@@ -37,6 +40,9 @@ Result<Allocation> DmaHeapAllocate(const AllocRequest& request) {
       return Errno(err);
     }
   }
+  // Trace lines of this allocation (dmaheapd --record) name the requesting process.
+  std::optional<CmaTraceRecorder::ScopedTask> task;
+  if (CmaTraceRecorder::Get() != nullptr) task.emplace(request.owner.pid);
   Result<DmaBufRef> buf = heap.ops().Allocate(heap, len, request.fd_flags, request.heap_flags);
   if (!buf.ok()) {
     counters.failures.fetch_add(1, std::memory_order_relaxed);

@@ -9,6 +9,7 @@
 #include "dmaheap/kapi.h"
 #include "heap/dma_heap.h"
 #include "kapi/module_context.h"
+#include "mm/cma_trace.h"
 #include "mm/reserved_mem.h"
 
 namespace {
@@ -67,7 +68,13 @@ int cma_alloc(struct cma* cma, unsigned long count, unsigned int align, bool no_
               uint64_t* pfn) {
   if (cma == nullptr || pfn == nullptr || count == 0) return -EINVAL;
   dmaheap::CmaArea& area = *Region(cma)->area;
+  // The kernel's trace points (trace_cma_alloc_start / _finish), for dmaheapd --record.
+  dmaheap::CmaTraceRecorder* recorder = dmaheap::CmaTraceRecorder::Get();
+  if (recorder != nullptr) recorder->AllocStart(area.name(), count, align);
   dmaheap::Result<uint64_t> r = area.Alloc(count, align);
+  if (recorder != nullptr) {
+    recorder->AllocFinish(area.name(), r.ok() ? *r : 0, count, align, r.ok() ? 0 : -r.error());
+  }
   if (!r.ok()) {
     if (!no_warn) {
       std::fprintf(stderr, "cma: __cma_alloc: %s: alloc failed, req-size: %lu pages, ret: %d\n",
@@ -81,7 +88,11 @@ int cma_alloc(struct cma* cma, unsigned long count, unsigned int align, bool no_
 EXPORT_SYMBOL_GPL(cma_alloc);
 
 bool cma_release(struct cma* cma, uint64_t pfn, unsigned long count) {
-  return cma != nullptr && Region(cma)->area->Release(pfn, count);
+  if (cma == nullptr || !Region(cma)->area->Release(pfn, count)) return false;
+  if (dmaheap::CmaTraceRecorder* recorder = dmaheap::CmaTraceRecorder::Get()) {
+    recorder->Release(Region(cma)->area->name(), pfn, count);
+  }
+  return true;
 }
 EXPORT_SYMBOL_GPL(cma_release);
 

@@ -108,11 +108,11 @@ TEST_P(CmaTraceTest, MatchesTheKernelAlgorithmOnRandomTraces) {
   EXPECT_EQ(area->maxchunk(), c.count);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Areas, CmaTraceTest,
-    ::testing::Values(TraceCase{0x40000, 4096, 0}, TraceCase{0x40003, 4096 + 1, 0},
-                      TraceCase{0x40002, 2048, 1}, TraceCase{0x12348, 8192, 3},
-                      TraceCase{0x80000, 1024, 4}));
+INSTANTIATE_TEST_SUITE_P(Areas, CmaTraceTest,
+                         ::testing::Values(TraceCase{0x40000, 4096, 0},
+                                           TraceCase{0x40003, 4096 + 1, 0},
+                                           TraceCase{0x40002, 2048, 1}, TraceCase{0x12348, 8192, 3},
+                                           TraceCase{0x80000, 1024, 4}));
 
 TEST(CmaTest, SixteenEightMiBBuffersFillA128MiBArea) {
   // kernel-facts.md §12: 16 × 8 MiB succeed, the 17th is ENOMEM; releasing makes used 0.
@@ -135,9 +135,9 @@ TEST(CmaTest, ReleaseOutsideTheAreaIsRefused) {
   auto area = std::move(CmaArea::Create("a", 1024, 1024, 0)).value();
   auto pfn = area->Alloc(16, 0);
   ASSERT_TRUE(pfn.ok());
-  EXPECT_FALSE(area->Release(1023, 1));         // before the area
-  EXPECT_FALSE(area->Release(2048, 1));         // just past it
-  EXPECT_FALSE(area->Release(2040, 16));        // runs past the end
+  EXPECT_FALSE(area->Release(1023, 1));   // before the area
+  EXPECT_FALSE(area->Release(2048, 1));   // just past it
+  EXPECT_FALSE(area->Release(2040, 16));  // runs past the end
   EXPECT_FALSE(area->Release(*pfn, 0));
   EXPECT_EQ(area->used(), 16u) << "refused releases change nothing";
   EXPECT_TRUE(area->Release(*pfn, 16));
@@ -171,8 +171,8 @@ TEST(CmaTest, ClaimTakesExactPagesAndRefusesTakenOnes) {
 
 TEST(CmaTest, BitmapAndMaxchunkAsDebugfsShowsThem) {
   auto area = std::move(CmaArea::Create("a", 0, 64, 0)).value();
-  ASSERT_TRUE(area->Alloc(3, 0).ok());   // bits 0..2
-  ASSERT_TRUE(area->Alloc(1, 3).ok());   // bit 8 (aligned to 8)
+  ASSERT_TRUE(area->Alloc(3, 0).ok());  // bits 0..2
+  ASSERT_TRUE(area->Alloc(1, 3).ok());  // bit 8 (aligned to 8)
   const auto words = area->BitmapWords();
   ASSERT_EQ(words.size(), 2u);
   EXPECT_EQ(words[0], 0x107u);

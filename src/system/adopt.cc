@@ -16,6 +16,7 @@
 #include "heap/dma_heap.h"
 #include "kapi/c_ops.h"
 #include "mm/cma.h"
+#include "mm/cma_trace.h"
 #include "mm/genalloc.h"
 #include "mm/page_alloc.h"
 #include "mm/reserved_mem.h"
@@ -40,7 +41,10 @@ struct Claim {
 void Release(PageAllocator& pages, const std::vector<Claim>& claims) {
   for (const Claim& c : claims) {
     if (c.cma != nullptr) {
-      c.cma->Release(c.pfn, c.pages);
+      // As cma_release does for a buffer the CMA heap made (dmaheapd --record).
+      if (c.cma->Release(c.pfn, c.pages) && CmaTraceRecorder::Get() != nullptr) {
+        CmaTraceRecorder::Get()->Release(c.cma->name(), c.pfn, c.pages);
+      }
     } else if (c.pool != nullptr) {
       c.pool->Free(c.pfn * kPage, c.pages * kPage);
     } else {
