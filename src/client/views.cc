@@ -19,6 +19,7 @@
 #include "mm/contiguous.h"
 #include "mm/reserved_mem.h"
 #include "platform/sys.h"
+#include "system/cma_view.h"
 #include "system/system_core.h"
 
 namespace dmaheap {
@@ -162,7 +163,7 @@ Result<std::string> ViewSource::Request(ControlRequest request, const std::strin
     case ControlRequest::kModinfo:
       return core_->modules().Modinfo(arg);
     case ControlRequest::kCma:
-      return CmaDebugfsText(core_->reserved(), arg == "bitmap");
+      return CmaView(*core_, arg);
     default:
       return Errno(EOPNOTSUPP);
   }

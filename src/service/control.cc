@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mm/reserved_mem.h"
+#include "system/cma_view.h"
 #include "system/system_core.h"
 
 namespace dmaheap {
@@ -101,7 +102,7 @@ ControlAnswer HandleControl(SystemCore& core, Op op, std::string_view arg_view) 
     case Op::kBufInfo:
       return {0, core.BufInfo(), false};
     case Op::kCma:
-      return {0, CmaDebugfsText(core.reserved(), arg == "bitmap"), false};
+      return {0, CmaView(core, arg), false};
     case Op::kLsmod:
       return {0, core.modules().ProcModules(), false};
     case Op::kModinfo: {

@@ -21,10 +21,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "ipc/paths.h"
+#include "mm/cma_trace.h"
 #include "platform/fault.h"
 #include "service/server.h"
 #include "system/system_core.h"
@@ -135,6 +137,10 @@ int main(int argc, char** argv) {
   std::string modules_file;
   app.add_option("--modules", modules_file,
                  "modules to load at start, one name a line (default: the board's modules.load)");
+  std::string record;
+  app.add_option("--record", record,
+                 "write the CMA areas' cma_alloc/cma_release events to FILE, in the kernel's "
+                 "ftrace format (dmaheap replay reads it)");
   std::vector<std::string> load;
   app.add_option("--load", load,
                  "a module to load at start (repeatable; instead of the board's modules.load)");
@@ -189,6 +195,19 @@ int main(int argc, char** argv) {
     auto limit = dmaheap::ParseHeapLimit(text);
     if (!limit.ok()) return 2;
     config.limits.heap_bytes[limit->first] = limit->second;
+  }
+
+  // Opened before anything allocates, and kept for the daemon's life: every line is flushed as
+  // it is written, so a crash loses nothing recorded before it.
+  std::unique_ptr<dmaheap::CmaTraceRecorder> recorder;
+  if (!record.empty()) {
+    std::FILE* out = std::fopen(record.c_str(), "we");
+    if (out == nullptr) {
+      std::fprintf(stderr, "dmaheapd: --record %s: %s\n", record.c_str(), std::strerror(errno));
+      return 2;
+    }
+    recorder = std::make_unique<dmaheap::CmaTraceRecorder>(out);
+    dmaheap::CmaTraceRecorder::Install(recorder.get());
   }
 
   // Every client connection is an fd: take the whole allowance the hard limit gives.

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "client/control.h"
+#include "cma_svg.h"
 #include "client/views.h"
 #include "dmaheap/client.h"
 #include "base/json.h"
@@ -240,9 +241,27 @@ int ModinfoCommand(const std::string& name, const ViewOptions& view) {
   return 0;
 }
 
-int CmaCommand(const ViewOptions& view, bool bitmap) {
+int CmaCommand(const ViewOptions& view, bool bitmap, const std::string& svg) {
   std::string text;
-  if (!FetchView("cma", view, ControlRequest::kCma, bitmap ? "bitmap" : "", &text)) return 1;
+  std::string options = bitmap ? "bitmap" : "";
+  if (!svg.empty()) options += " owners";
+  if (!FetchView("cma", view, ControlRequest::kCma, options, &text)) return 1;
+  if (!svg.empty()) {
+    std::ofstream out(svg);
+    out << CmaSvg("CMA areas" + (view.board.empty() ? std::string() : " of " + view.board),
+                  CmaPicturesFromView(text));
+    if (!out) {
+      std::fprintf(stderr, "dmaheap cma: --svg %s: %s\n", svg.c_str(), std::strerror(errno));
+      return 1;
+    }
+    // The owners' lines were for the picture; the text stays the kernel's debugfs view.
+    std::string kept;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("/range: ") == std::string::npos) kept += line + "\n";
+    }
+    text = kept;
+  }
   if (!view.json) {
     Print(text);
     return 0;

@@ -23,7 +23,7 @@ int BufinfoCommand(const ViewOptions& view);
 int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json);
 int LsmodCommand(const ViewOptions& view);
 int ModinfoCommand(const std::string& name, const ViewOptions& view);
-int CmaCommand(const ViewOptions& view, bool bitmap);
+int CmaCommand(const ViewOptions& view, bool bitmap, const std::string& svg);
 int BoardCommand(const std::string& name_or_path);
 int DoctorCommand();
 // Devices (device_commands.cc): with `board` non-empty, that board booted here; else the
@@ -33,6 +33,16 @@ int AttachCommand(const std::string& board, const std::string& heap, const std::
                   const std::string& size, DmaDataDirection dir);
 int AllocForCommand(const std::string& board, const std::string& devices, const std::string& size,
                     bool cpu_access, bool json);
+// CMA sizing (replay_command.cc): exit 0 when the trace fits, 3 when an allocation fails.
+struct ReplayOptions {
+  std::string trace;  // a file, or "-" for stdin
+  std::string board = "default";
+  std::string area;   // "" = the trace's, or the board's only one
+  std::string size;   // "" = the board's
+  std::string svg;    // "" = none
+  bool json = false;
+};
+int ReplayCommand(const ReplayOptions& options);
 // Daemon-only requests (stats, barrier, insmod, rmmod, modprobe).
 int ControlCommand(ControlRequest request, const char* what, const std::string& arg = {});
 

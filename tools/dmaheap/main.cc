@@ -6,6 +6,7 @@
 //   dmaheap lsmod | modinfo NAME | cma         the daemon's (else a freshly booted board's)
 //   dmaheap insmod PATH | rmmod NAME | modprobe NAME | stats | barrier   the daemon's
 //   dmaheap board NAME|FILE | doctor          a board before booting it; what this machine does
+//   dmaheap replay TRACE --board B            CMA sizing: replay a trace of cma events
 //   dmaheap devices | attach --heap H --device D SIZE | alloc --for D1,D2 SIZE   devices
 // Exit codes: 0 done, 1 failed (the message says why), 2 usage.
 
@@ -81,6 +82,18 @@ int main(int argc, char** argv) {
   CLI::App* cma = app.add_subcommand("cma", "CMA areas: debugfs values and a map of each bitmap");
   add_view(cma, true);
   cma->add_flag("--bitmap", cma_bitmap, "also debugfs's bitmap file (u32 words, decimal)");
+  std::string cma_svg;
+  cma->add_option("--svg", cma_svg, "also draw each area's bitmap, ranges by owner, to FILE");
+  dmaheap::ReplayOptions replay_options;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "replay a CMA trace (ftrace cma events) against a board's area: does it fit, "
+                "how big must the area be (exit 3: it does not fit)");
+  replay->add_option("trace", replay_options.trace, "the trace file, - for stdin")->required();
+  replay->add_option("--board", replay_options.board, "the board (default: default)");
+  replay->add_option("--area", replay_options.area, "the board's CMA area to replay against");
+  replay->add_option("--size", replay_options.size, "replay with this size at the same base");
+  replay->add_option("--svg", replay_options.svg, "draw the area at the peak and first failure");
+  replay->add_flag("--json", replay_options.json, "print JSON");
   std::string board_arg;
   CLI::App* board_cmd = app.add_subcommand("board", "what a board declares, before booting it");
   board_cmd->add_option("board", board_arg, "board name or .dtb file")->required();
@@ -153,8 +166,9 @@ int main(int argc, char** argv) {
   if (*dump) return dmaheap::DumpCommand(dump_pid, dump_all, dump_buffers, dump_json);
   if (*lsmod) return dmaheap::LsmodCommand(view);
   if (*modinfo) return dmaheap::ModinfoCommand(module_arg, view);
-  if (*cma) return dmaheap::CmaCommand(view, cma_bitmap);
+  if (*cma) return dmaheap::CmaCommand(view, cma_bitmap, cma_svg);
   if (*board_cmd) return dmaheap::BoardCommand(board_arg);
+  if (*replay) return dmaheap::ReplayCommand(replay_options);
   if (*doctor) return dmaheap::DoctorCommand();
   if (*insmod) {
     // The daemon opens the file: give it an absolute path.
