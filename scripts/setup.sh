@@ -8,6 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libsystemd-dev libcli11-dev libseccomp-dev libelf-dev
   device-tree-compiler libfdt-dev
+  tmux
 )
 
 missing=()

@@ -1,10 +1,12 @@
 #include "heap/alloc.h"
 
+#include <ctime>
 #include <optional>
 
 #include "base/check.h"
 #include "dmabuf/buffer_table.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
+#include "heap/alloc_failures.h"
 #include "heap/dma_heap.h"
 #include "mm/cma_trace.h"
 #include "platform/fault.h"
@@ -27,32 +29,35 @@ Result<Allocation> DmaHeapAllocate(const AllocRequest& request) {
   HeapCounters& counters = heap.counters();
   BufferTable& buffers = heap.context().buffers;
   buffers.ProcessReleases();
+  // Every failure past validation: counted as the heap's, and kept in the last-failures ring.
+  auto fail = [&](int err) {
+    counters.failures.fetch_add(1, std::memory_order_relaxed);
+    if (AllocFailureLog* log = heap.context().failures; log != nullptr) {
+      log->Add(AllocFailure{static_cast<int64_t>(std::time(nullptr)), heap.name(), len,
+                            request.owner.pid, request.owner.uid, err});
+    }
+    return Errno(err);
+  };
   if (request.admission != nullptr) {
     if (Result<void> admitted = request.admission->Admit(heap, request.owner, len);
         !admitted.ok()) {
-      counters.failures.fetch_add(1, std::memory_order_relaxed);
-      return Errno(admitted.error());
+      return fail(admitted.error());
     }
   }
   if (sys::FaultsEnabled()) {
-    if (const int err = sys::InjectedFault("heap:" + heap.name())) {
-      counters.failures.fetch_add(1, std::memory_order_relaxed);
-      return Errno(err);
-    }
+    if (const int err = sys::InjectedFault("heap:" + heap.name())) return fail(err);
   }
   // Trace lines of this allocation (dmaheapd --record) name the requesting process.
   std::optional<CmaTraceRecorder::ScopedTask> task;
   if (CmaTraceRecorder::Get() != nullptr) task.emplace(request.owner.pid);
   Result<DmaBufRef> buf = heap.ops().Allocate(heap, len, request.fd_flags, request.heap_flags);
-  if (!buf.ok()) {
-    counters.failures.fetch_add(1, std::memory_order_relaxed);
-    return Errno(buf.error());
-  }
+  if (!buf.ok()) return fail(buf.error());
   // On failure the buffer is released with its last reference, here.
-  UniqueFd fd =
-      TRY(buffers.Install(*buf, InstallRequest{request.owner, request.name, request.fd_flags}));
+  Result<UniqueFd> fd =
+      buffers.Install(*buf, InstallRequest{request.owner, request.name, request.fd_flags});
+  if (!fd.ok()) return fail(fd.error());
   counters.allocations.fetch_add(1, std::memory_order_relaxed);
-  return Allocation{std::move(fd), std::move(buf).value()};
+  return Allocation{std::move(fd).value(), std::move(buf).value()};
 }
 
 }  // namespace dmaheap

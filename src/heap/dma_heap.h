@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "dmabuf/dma_buf.h"
+#include "heap/alloc_failures.h"
 #include "dmaheap/result.h"
 
 namespace dmaheap {
@@ -44,6 +45,7 @@ struct HeapContext {
   PageAllocator& pages;
   BufferTable& buffers;
   ReservedMemory& reserved;  // the board's reserved regions and CMA areas
+  AllocFailureLog* failures = nullptr;  // the last allocation failures; none kept when null
 };
 
 // struct dma_heap_ops.

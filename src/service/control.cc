@@ -57,6 +57,14 @@ std::string StatsText(SystemCore& core) {
                   heap->properties().max_size);
     out += line;
   }
+  // The last allocation failures, oldest first (`dmaheap top`).
+  for (const AllocFailure& f : core.failures().Recent()) {
+    std::snprintf(line, sizeof(line),
+                  "failure time %" PRId64 " heap %s len %" PRIu64 " pid %d uid %u errno %d\n",
+                  f.when, f.heap.c_str(), f.len, static_cast<int>(f.pid),
+                  static_cast<unsigned>(f.uid), f.error);
+    out += line;
+  }
   std::snprintf(line, sizeof(line), "swiotlb slots %" PRIu64 " used %" PRIu64 "\n",
                 core.swiotlb().total_slots(), core.swiotlb().used_slots());
   out += line;

@@ -63,8 +63,8 @@ Result<std::unique_ptr<SystemCore>> SystemCore::Boot(const SystemConfig& config)
     core->devices_.push_back(std::make_unique<DmaDevice>(spec, core->swiotlb_.get()));
   }
   core->buffers_ = TRY(BufferTable::Create(sys::ReadShmemThp(), config.commit));
-  core->context_ =
-      std::make_unique<HeapContext>(HeapContext{*core->pages_, *core->buffers_, *core->reserved_});
+  core->context_ = std::make_unique<HeapContext>(
+      HeapContext{*core->pages_, *core->buffers_, *core->reserved_, &core->failures_});
   core->heaps_ = std::make_unique<HeapRegistry>(*core->context_);
   core->modules_ = std::make_unique<ModuleRegistry>(*core->heaps_, CoreExportTable());
 #ifdef DMAHEAP_BUILTIN_SYSTEM_HEAP

@@ -68,6 +68,7 @@ class SystemCore {
   PageAllocator& pages() { return *pages_; }
   ReservedMemory& reserved() { return *reserved_; }
   BufferTable& buffers() { return *buffers_; }
+  const AllocFailureLog& failures() const { return failures_; }
   HeapRegistry& heaps() { return *heaps_; }
   ModuleRegistry& modules() { return *modules_; }
   const SystemConfig& config() const { return config_; }
@@ -106,6 +107,7 @@ class SystemCore {
   std::unique_ptr<Swiotlb> swiotlb_;
   std::vector<std::unique_ptr<DmaDevice>> devices_;
   std::unique_ptr<BufferTable> buffers_;
+  AllocFailureLog failures_;  // before context_, which points at it
   std::unique_ptr<HeapContext> context_;
   std::unique_ptr<HeapRegistry> heaps_;
   std::unique_ptr<ModuleRegistry> modules_;  // after heaps_: its modules own heap ops

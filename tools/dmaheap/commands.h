@@ -43,6 +43,8 @@ struct ReplayOptions {
   bool json = false;
 };
 int ReplayCommand(const ReplayOptions& options);
+// The live view (top_command.cc): every second until `q`; `once`: one frame, plain.
+int TopCommand(bool once);
 // Daemon-only requests (stats, barrier, insmod, rmmod, modprobe).
 int ControlCommand(ControlRequest request, const char* what, const std::string& arg = {});
 

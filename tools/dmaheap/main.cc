@@ -7,6 +7,7 @@
 //   dmaheap insmod PATH | rmmod NAME | modprobe NAME | stats | barrier   the daemon's
 //   dmaheap board NAME|FILE | doctor          a board before booting it; what this machine does
 //   dmaheap replay TRACE --board B            CMA sizing: replay a trace of cma events
+//   dmaheap top [--once]                      the heaps live
 //   dmaheap devices | attach --heap H --device D SIZE | alloc --for D1,D2 SIZE   devices
 // Exit codes: 0 done, 1 failed (the message says why), 2 usage.
 
@@ -84,6 +85,10 @@ int main(int argc, char** argv) {
   cma->add_flag("--bitmap", cma_bitmap, "also debugfs's bitmap file (u32 words, decimal)");
   std::string cma_svg;
   cma->add_option("--svg", cma_svg, "also draw each area's bitmap, ranges by owner, to FILE");
+  bool top_once = false;
+  CLI::App* top = app.add_subcommand(
+      "top", "the heaps live: per heap, per process, CMA maps, last failures (q quits)");
+  top->add_flag("--once", top_once, "print one frame and exit");
   dmaheap::ReplayOptions replay_options;
   CLI::App* replay = app.add_subcommand(
       "replay", "replay a CMA trace (ftrace cma events) against a board's area: does it fit, "
@@ -169,6 +174,7 @@ int main(int argc, char** argv) {
   if (*cma) return dmaheap::CmaCommand(view, cma_bitmap, cma_svg);
   if (*board_cmd) return dmaheap::BoardCommand(board_arg);
   if (*replay) return dmaheap::ReplayCommand(replay_options);
+  if (*top) return dmaheap::TopCommand(top_once);
   if (*doctor) return dmaheap::DoctorCommand();
   if (*insmod) {
     // The daemon opens the file: give it an absolute path.
