@@ -229,9 +229,10 @@ class Daemon {
 
   // The number after `key` on the stats line starting with `line`, e.g. ("memory", "free_pages").
   long Stat(const std::string& line, const std::string& key) const {
-    std::string text = Control(Op::kStats);
-    size_t at = text.find(line + " ");
+    std::string text = "\n" + Control(Op::kStats);
+    size_t at = text.find("\n" + line + " ");  // a line that starts so
     if (at == std::string::npos) return -1;
+    ++at;
     size_t end = text.find('\n', at);
     std::string l = text.substr(at, end - at);
     size_t k = l.find(" " + key + " ");
