@@ -115,6 +115,15 @@ TEST_F(ConfigTest, AMissingFileNamedOnTheCommandLineIsAnError) {
       << out;
 }
 
+TEST_F(ConfigTest, UsageErrorsExitTwoAsTheToolsDo) {
+  std::string out;
+  EXPECT_EQ(Refused({"--bogus"}, &out), 2);
+  EXPECT_NE(out.find("--bogus"), std::string::npos) << out;
+  EXPECT_EQ(Refused({"--default-uid-buffers", "0"}, &out), 2);
+  EXPECT_NE(out.find("--default-uid-buffers: Value 0 not in range"), std::string::npos) << out;
+  EXPECT_EQ(Refused({"--help"}, &out), 0);
+}
+
 TEST_F(ConfigTest, TheShippedFileIsTheDefaults) {
   // Every setting in packaging/dmaheapd.conf is commented out: it reads as no setting at all.
   Daemon d({"--config", DMAHEAP_SHIPPED_CONFIG});

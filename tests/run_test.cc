@@ -83,6 +83,13 @@ TEST(RunTest, ArgumentsReachTheCommandExactly) {
                        {}, &out),
             0);
   EXPECT_NE(out.find("[0]"), std::string::npos) << out;
+  // Without "--": run's options end at the first word that is not one; the command's own
+  // options (even ones named like run's) stay its own, in order.
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "run", "--board=default", "/bin/sh", "-c", script,
+                        "sh", "-n", "x", "--y", "--board", "z"},
+                       {}, &out),
+            0);
+  EXPECT_NE(out.find("[5][-n][x][--y][--board][z]"), std::string::npos) << out;
 }
 
 TEST(RunTest, TerminatingRunStopsTheCommandAndTheDaemon) {

@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (const int rc = ConfigFailed(app, e, argc, argv); rc >= 0) return rc;
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help is success; every usage error is 2, as the tool's
   }
 
   if (std::string why; !dmaheap::sys::FaultsValid(&why)) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -44,8 +45,9 @@ int main(int argc, char** argv) {
                   "sync: report CPU access to buffer mappings outside DMA_BUF_IOCTL_SYNC "
                   "brackets, exit 23 if any (sync:continue keeps CMD's exit status)")
       ->check(CLI::IsMember({"sync", "sync:continue"}));
-  run->add_option("command", command, "the command and its arguments (after --)");
-  run->prefix_command();
+  // The command itself is split off before parsing (below): this entry only documents it.
+  std::vector<std::string> run_usage;
+  run->add_option("command", run_usage, "the command and its arguments, exactly as given");
 
   CLI::App* heaps = app.add_subcommand("heaps", "the heaps: the kernel's, the daemon's, or a "
                                                 "board's booted here");
@@ -124,8 +126,34 @@ int main(int argc, char** argv) {
   CLI::App* stats = app.add_subcommand("stats", "per-heap memory and buffers of the daemon");
   CLI::App* barrier = app.add_subcommand("barrier", "wait until the daemon's queued releases are done");
 
+  // `run`'s command line is split here, not by CLI11, which would take the command's own options
+  // and reorder its arguments: run's options end at "--" or at the first word that is not one
+  // of them, and everything after is the command, exactly as given.
+  std::vector<char*> args(argv, argv + argc);
+  if (argc > 1 && std::strcmp(argv[1], "run") == 0) {
+    int i = 2;
+    while (i < argc) {
+      const std::string a = argv[i];
+      if (a == "--") {
+        command.assign(argv + i + 1, argv + argc);
+        break;
+      }
+      if (a == "-h" || a == "--help" || a.rfind("--board=", 0) == 0 ||
+          a.rfind("--sanitize=", 0) == 0) {
+        ++i;
+      } else if (a == "--board" || a == "--sanitize") {
+        i += 2;
+      } else if (a.rfind("-", 0) == 0) {
+        ++i;  // an unknown option of run's: CLI11 refuses it
+      } else {
+        command.assign(argv + i, argv + argc);
+        break;
+      }
+    }
+    args.resize(static_cast<size_t>(std::min(i, argc)));
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;  // --help is success; every usage error is 2
@@ -133,11 +161,10 @@ int main(int argc, char** argv) {
   view.board_given = !view.board.empty();
   using dmaheap::ControlRequest;
   if (*run) {
-    // CLI11 files the "--" that ends run's own options among the remaining arguments (the
-    // command's own arguments are all in `command` then): it is not the command's.
-    std::vector<std::string> rest = run->remaining();
-    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
-    command.insert(command.end(), rest.begin(), rest.end());
+    if (command.empty()) {
+      std::fprintf(stderr, "dmaheap run: no command (dmaheap run [--board B] -- CMD ARGS...)\n");
+      return 2;
+    }
     return dmaheap::RunSupervised(run_options, command);
   }
   if (*heaps) return dmaheap::HeapsCommand(view);
