@@ -379,9 +379,31 @@ TEST(ToolTest, OnAKernelWithHeapsTheViewsAreTheKernelsFiles) {
   EXPECT_EQ(system(cmd.c_str()), 0);
 }
 
+// With no daemon anywhere, heaps and alloc still answer (a System booted in the process), and
+// say so: believable output from nothing real must not pass for a daemon's.
+TEST(ToolTest, HeapsAndAllocSayWhenNoDaemonAnswered) {
+  const std::map<std::string, std::string> env = {
+      {"DMAHEAP_SYSTEM_DIR", "/tmp/dmaheap-no-system"}, {"DMAHEAP_KERNEL_HEAPS", "/nonexistent"}};
+  std::string out;
+  ASSERT_EQ(RunProgram({kTool, "heaps"}, env, &out), 0) << out;
+  EXPECT_NE(out.find("dmaheap heaps: no daemon running (looked in /tmp/dmaheap-no-system); board "
+                     "'default' booted here\n"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(RunProgram({kTool, "alloc", "system", "4096"}, env, &out), 0) << out;
+  EXPECT_NE(out.find("dmaheap alloc: no daemon running (looked in /tmp/dmaheap-no-system)"),
+            std::string::npos)
+      << out;
+}
+
 TEST(ToolTest, DoctorSaysWhichModeIsActive) {
   std::string out;
   ASSERT_EQ(RunProgram({kTool, "doctor"}, {{"DMAHEAP_DIR", "/tmp/dmaheap-none/h"}}, &out), 0);
+  EXPECT_NE(out.find("dmaheap: DMAHEAP_DIR=/tmp/dmaheap-none/h: no dmaheapd serves it"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("mode:        none (No such file or directory)\n"), std::string::npos) << out;
+  ASSERT_EQ(RunProgram({kTool, "doctor"}, {{"DMAHEAP_BACKEND", "embedded"}}, &out), 0);
   EXPECT_NE(out.find("mode:        embedded (no kernel heaps, no daemon: a System on board "
                      "'default' in each process)\n"),
             std::string::npos)

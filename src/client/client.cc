@@ -220,10 +220,7 @@ class DaemonClient final : public Client {
   }
 
   // $DMAHEAP_DEVICES, else beside the heap directory (paths.h).
-  static std::string DevicePath(const std::string& dir) {
-    const char* env = std::getenv("DMAHEAP_DEVICES");
-    return env != nullptr && *env != '\0' ? env : dir + ".dev";
-  }
+  static std::string DevicePath(const std::string& dir) { return DeviceSocketPathFor(dir); }
 
   const std::string dir_;
   const std::string device_path_;
@@ -279,12 +276,6 @@ Result<std::unique_ptr<Client>> OpenEmbedded(const ClientOptions& options) {
   return std::unique_ptr<Client>(new EmbeddedClient(std::move(system)));
 }
 
-// The daemon's heap directory, when it holds at least one heap socket.
-Result<std::string> DaemonDir() {
-  std::string dir = TRY(HeapDirPath());
-  if (ListDir(dir, true).empty()) return Errno(ENOENT);
-  return dir;
-}
 
 }  // namespace
 
@@ -308,7 +299,7 @@ namespace {
 // A foreign buffer's CPU access (system/foreign_buffer.h): to the daemon serving this process's
 // heap directory, when a device there has it mapped.
 Result<void> DaemonCpuAccess(int fd, DmaDirection dir, bool end) {
-  Result<std::string> dir_path = HeapDirPath();
+  Result<std::string> dir_path = FindDaemonDir();
   if (!dir_path.ok()) return {};
   return CpuAccessThroughDaemon(*dir_path, fd, dir, end);
 }
@@ -359,15 +350,21 @@ Result<std::unique_ptr<Client>> Client::Open(const ClientOptions& options) {
     if (::stat(kKernelHeapDir, &st) != 0) return Errno(ENOENT);
     return std::unique_ptr<Client>(new KernelClient());
   }
-  if (forced == Backend::kDaemon) {
-    std::string dir = TRY(HeapDirPath());
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) return Errno(ENOENT);
-    return std::unique_ptr<Client>(new DaemonClient(std::move(dir)));
+  // The daemon: $DMAHEAP_DIR's, else the user's own, else the system's (paths.h).
+  bool from_env = false;
+  std::string tried;
+  Result<std::string> dir = FindDaemonDir(&tried, &from_env);
+  if (dir.ok() && (forced == Backend::kDaemon || !forced)) {
+    return std::unique_ptr<Client>(new DaemonClient(std::move(dir).value()));
   }
-  if (!forced) {
-    if (Result<std::string> dir = DaemonDir(); dir.ok())
-      return std::unique_ptr<Client>(new DaemonClient(std::move(dir).value()));
+  if (forced == Backend::kDaemon) return Errno(ENOENT);
+  if (!forced && from_env) {
+    // A DMAHEAP_DIR that points nowhere is a mistake to report, not a reason to fall back.
+    std::fprintf(stderr,
+                 "dmaheap: DMAHEAP_DIR=%s: no dmaheapd serves it (start one there, unset "
+                 "DMAHEAP_DIR to use your own or the system's, or DMAHEAP_BACKEND=embedded)\n",
+                 tried.c_str());
+    return Errno(ENOENT);
   }
   return OpenEmbedded(options);
 }

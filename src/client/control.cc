@@ -35,7 +35,18 @@ Op ToOp(ControlRequest request) {
 }  // namespace
 
 Result<ControlConnection> ControlConnection::Open(std::string* path_out) {
-  const std::string path = TRY(ControlSocketPath());
+  std::string path;
+  if (const char* ctl = std::getenv("DMAHEAP_CONTROL"); ctl != nullptr && *ctl != '\0') {
+    path = ctl;
+  } else {
+    std::string tried;
+    Result<std::string> dir = FindDaemonDir(&tried);
+    if (!dir.ok()) {
+      if (path_out != nullptr) *path_out = tried;
+      return Errno(ENOENT);
+    }
+    path = ControlSocketPathFor(*dir);
+  }
   if (path_out != nullptr) *path_out = path;
   UniqueFd sock = TRY(ConnectSocket(path));
   return ControlConnection(std::move(sock));

@@ -257,7 +257,7 @@ bool ParseSize(const std::string& text, uint64_t* size) {
 }
 
 std::string ClientHeapDir() {
-  Result<std::string> dir = HeapDirPath();
+  Result<std::string> dir = FindDaemonDir();
   return dir.ok() ? *dir : std::string();
 }
 

@@ -1,10 +1,12 @@
 #include "ipc/paths.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "base/check.h"
 
@@ -18,18 +20,57 @@ Result<std::string> HeapDirPath() {
   return Errno(ENOENT);
 }
 
-Result<std::string> ControlSocketPath() {
+std::string ControlSocketPathFor(const std::string& dir) {
   if (const char* ctl = std::getenv("DMAHEAP_CONTROL"); ctl != nullptr && *ctl != '\0')
     return std::string(ctl);
-  std::string dir = TRY(HeapDirPath());
   return dir + ".ctl";
 }
 
-Result<std::string> DeviceSocketPath() {
+std::string DeviceSocketPathFor(const std::string& dir) {
   if (const char* dev = std::getenv("DMAHEAP_DEVICES"); dev != nullptr && *dev != '\0')
     return std::string(dev);
-  std::string dir = TRY(HeapDirPath());
   return dir + ".dev";
+}
+
+Result<std::string> ControlSocketPath() { return ControlSocketPathFor(TRY(HeapDirPath())); }
+Result<std::string> DeviceSocketPath() { return DeviceSocketPathFor(TRY(HeapDirPath())); }
+
+bool HoldsHeapSocket(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool found = false;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_type == DT_SOCK) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+Result<std::string> FindDaemonDir(std::string* tried, bool* from_env) {
+  std::vector<std::string> places;
+  const char* env = std::getenv("DMAHEAP_DIR");
+  const bool given = env != nullptr && *env != '\0';
+  if (from_env != nullptr) *from_env = given;
+  if (given) {
+    places.emplace_back(env);
+  } else {
+    if (::geteuid() != 0) {
+      if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
+        places.push_back(std::string(xdg) + "/dma_heap");
+    }
+    const char* system_dir = std::getenv("DMAHEAP_SYSTEM_DIR");
+    places.emplace_back(system_dir != nullptr && *system_dir != '\0' ? system_dir
+                                                                     : "/run/dma_heap");
+  }
+  if (tried != nullptr) tried->clear();
+  for (const std::string& dir : places) {
+    if (tried != nullptr) *tried += (tried->empty() ? "" : ", ") + dir;
+    if (HoldsHeapSocket(dir)) return dir;
+  }
+  return Errno(ENOENT);
 }
 
 Result<std::string> HeapSocketPath(std::string_view dir, std::string_view heap) {

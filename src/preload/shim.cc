@@ -149,8 +149,13 @@ State& St() {
     struct stat st {};
     s->passthrough =
         ::stat(sysfs != nullptr && *sysfs != '\0' ? sysfs : "/sys/class/dma_heap", &st) == 0;
-    if (auto dir = HeapDirPath(); dir.ok()) s->heap_dir = *dir;
-    if (auto dev = DeviceSocketPath(); dev.ok()) s->device_path = *dev;
+    // The daemon a client finds (paths.h); where none serves yet, where the user's own would.
+    if (auto dir = FindDaemonDir(); dir.ok()) {
+      s->heap_dir = *dir;
+    } else if (auto own = HeapDirPath(); own.ok()) {
+      s->heap_dir = *own;
+    }
+    if (!s->heap_dir.empty()) s->device_path = DeviceSocketPathFor(s->heap_dir);
     s->thp = sys::ReadShmemThp();
     g_state = s;
     ::pthread_atfork(AtforkPrepare, AtforkParent, AtforkChild);

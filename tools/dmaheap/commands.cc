@@ -21,6 +21,7 @@
 #include "client/control.h"
 #include "cma_svg.h"
 #include "client/views.h"
+#include "ipc/paths.h"
 #include "dmaheap/client.h"
 #include "base/json.h"
 
@@ -66,6 +67,20 @@ int ControlCommand(ControlRequest request, const char* what, const std::string& 
   return 0;
 }
 
+namespace {
+
+// Says on stderr (stdout stays the command's data) when no daemon answered, as the other views
+// do: a program that finds none gets an in-process System whose answers look just as real.
+void SayWhichAnswered(const char* command, const Client& client, const std::string& board) {
+  if (client.backend() != Backend::kEmbedded) return;
+  std::string tried;
+  (void)FindDaemonDir(&tried);
+  std::fprintf(stderr, "dmaheap %s: no daemon running (looked in %s); board '%s' booted here\n",
+               command, tried.c_str(), board.empty() ? "default" : board.c_str());
+}
+
+}  // namespace
+
 int HeapsCommand(const ViewOptions& view) {
   ClientOptions options;
   options.board = ViewBoard(view);
@@ -75,6 +90,7 @@ int HeapsCommand(const ViewOptions& view) {
     std::fprintf(stderr, "dmaheap heaps: no heaps to list: %s\n", std::strerror(client.error()));
     return 1;
   }
+  if (!view.board_given) SayWhichAnswered("heaps", **client, options.board);
   const std::vector<std::string> names = (*client)->HeapNames();
   if (view.json) {
     std::vector<std::string> items;
@@ -105,6 +121,7 @@ int AllocCommand(const std::string& heap, const std::string& size_text, bool hol
     std::fprintf(stderr, "dmaheap alloc: no heaps: %s\n", std::strerror(client.error()));
     return 1;
   }
+  SayWhichAnswered("alloc", **client, "");
   Result<UniqueFd> fd = (*client)->Allocate(heap, size);
   if (!fd.ok()) {
     if (fd.error() == ENOENT) {
