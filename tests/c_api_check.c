@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "dmaheap/c/dmaheap.h"
+#include "dmaheap/version.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
 
@@ -28,6 +29,17 @@ _Static_assert(DMA_BUF_SYNC_READ == 1 && DMA_BUF_SYNC_WRITE == 2 && DMA_BUF_SYNC
 _Static_assert(DMA_BUF_SYNC_START == 0 && DMA_BUF_SYNC_END == 4, "phases");
 _Static_assert(DMA_BUF_SYNC_VALID_FLAGS_MASK == 7, "mask");
 _Static_assert(DMA_BUF_NAME_LEN == 32, "name length");
+
+_Static_assert(DMAHEAP_VERSION == DMAHEAP_VERSION_MAJOR * 10000 + DMAHEAP_VERSION_MINOR * 100 +
+                                      DMAHEAP_VERSION_PATCH,
+               "one number");
+
+/* The version compiled against is the version run against (this test links the build's). */
+int dmaheap_c_version_matches(void) {
+  extern int strcmp(const char*, const char*);
+  return strcmp(dmaheap_version(), DMAHEAP_VERSION_STRING) == 0 &&
+         dmaheap_version_number() == DMAHEAP_VERSION;
+}
 
 /* The C ABI from C: boot, allocate, sync, release, drain. Returns 0 or -errno. */
 int dmaheap_c_smoke(void) {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "daemon_fixture.h"
+#include "dmaheap/version.h"
 #include "test_util.h"
 
 namespace dmaheap {
@@ -381,6 +382,14 @@ TEST(ToolTest, OnAKernelWithHeapsTheViewsAreTheKernelsFiles) {
 
 // With no daemon anywhere, heaps and alloc still answer (a System booted in the process), and
 // say so: believable output from nothing real must not pass for a daemon's.
+TEST(ToolTest, BothProgramsSayTheirVersion) {
+  std::string out;
+  EXPECT_EQ(RunProgram({kTool, "--version"}, {}, &out), 0);
+  EXPECT_EQ(out, "dmaheap " DMAHEAP_VERSION_STRING "\n");
+  EXPECT_EQ(RunProgram({DMAHEAPD_PATH, "--version"}, {}, &out), 0);
+  EXPECT_EQ(out, "dmaheapd " DMAHEAP_VERSION_STRING "\n");
+}
+
 TEST(ToolTest, HeapsAndAllocSayWhenNoDaemonAnswered) {
   const std::map<std::string, std::string> env = {
       {"DMAHEAP_SYSTEM_DIR", "/tmp/dmaheap-no-system"}, {"DMAHEAP_KERNEL_HEAPS", "/nonexistent"}};

@@ -12,6 +12,7 @@
 #include "dmaheap/client.h"
 #include "dmaheap/dmaheap.h"
 #include "dmaheap/uapi/linux/dma-buf.h"
+#include "dmaheap/version.h"
 
 struct dmaheap_system {
   std::unique_ptr<dmaheap::System> system;
@@ -59,6 +60,9 @@ int Sync(int fd, uint64_t direction, uint64_t phase) noexcept {
 }  // namespace
 
 extern "C" {
+
+const char* dmaheap_version(void) noexcept { return DMAHEAP_VERSION_STRING; }
+int dmaheap_version_number(void) noexcept { return DMAHEAP_VERSION; }
 
 int dmaheap_system_boot(uint64_t ram_bytes, dmaheap_system** out) noexcept {
   if (out == nullptr) return -EINVAL;

@@ -10,12 +10,21 @@
 
 #include "dmaheap/uapi/linux/dma-buf.h"
 #include "dmaheap/uapi/linux/dma-heap.h"
+#include "dmaheap/version.h"
 
 extern "C" int dmaheap_c_smoke(void);
 
 namespace {
 
 TEST(CApiTest, SmokeFromC) { EXPECT_EQ(dmaheap_c_smoke(), 0); }
+
+extern "C" int dmaheap_c_version_matches(void);
+TEST(CApiTest, TheRuntimeVersionIsTheHeadersFromC) {
+  EXPECT_EQ(dmaheap_c_version_matches(), 1);
+  EXPECT_STREQ(dmaheap_version(), DMAHEAP_VERSION_STRING);
+  EXPECT_EQ(dmaheap_version_number(), DMAHEAP_VERSION_MAJOR * 10000 + DMAHEAP_VERSION_MINOR * 100 +
+                                          DMAHEAP_VERSION_PATCH);
+}
 
 TEST(CApiTest, NullHandlesAreEinval) {
   int fd = -1;

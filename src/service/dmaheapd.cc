@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "dmaheap/version.h"
 #include "ipc/paths.h"
 #include "mm/cma_trace.h"
 #include "platform/fault.h"
@@ -110,6 +111,7 @@ int ConfigFailed(const CLI::App& app, const CLI::ParseError& e, int argc, char**
 
 int main(int argc, char** argv) {
   CLI::App app{"dmaheapd: DMA-BUF heaps served from user space"};
+  app.set_version_flag("--version", "dmaheapd " DMAHEAP_VERSION_STRING);
   std::string board = "default";
   bool foreground = false;
   std::vector<std::string> heap_modes;

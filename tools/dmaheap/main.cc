@@ -22,10 +22,12 @@
 #include <vector>
 
 #include "commands.h"
+#include "dmaheap/version.h"
 #include "supervisor/run.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"dmaheap: DMA-BUF heaps in user space"};
+  app.set_version_flag("--version", "dmaheap " DMAHEAP_VERSION_STRING);
   app.require_subcommand(1);
   dmaheap::ViewOptions view;
   // --json and --board for the read-only views.

@@ -20,6 +20,12 @@ extern "C" {
 
 typedef struct dmaheap_system dmaheap_system;
 
+/* The version of the dmaheap this program runs against ("MAJOR.MINOR.PATCH"), and the same as
+ * one number, MAJOR * 10000 + MINOR * 100 + PATCH: compare with <dmaheap/version.h>'s
+ * DMAHEAP_VERSION_STRING / DMAHEAP_VERSION, the one it was compiled against. */
+const char *dmaheap_version(void) DMAHEAP_NOEXCEPT;
+int dmaheap_version_number(void) DMAHEAP_NOEXCEPT;
+
 /* Boots a System with `ram_bytes` of modelled RAM (page-aligned) and its heaps. */
 int dmaheap_system_boot(uint64_t ram_bytes, dmaheap_system **out) DMAHEAP_NOEXCEPT;
 /* Boots a System from a board: a name ($DMAHEAP_BOARD_PATH, then dmaheap/boards beside
