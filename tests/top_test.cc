@@ -73,7 +73,12 @@ TEST(TopTest, AnEightyByTwentyFourTerminalShowsTheHeapsLive) {
   ASSERT_TRUE(a.ok());
   Tmux tmux(d);
   ASSERT_TRUE(tmux.started()) << "tmux (scripts/setup.sh installs it)";
-  std::string screen = tmux.WaitFor([](const std::string& s) { return Has(s, "linux,cma"); });
+  // A capture can catch tmux halfway through drawing a frame: wait for the whole of what is
+  // expected, then check each part (so a failure names the part missing).
+  const std::string pid_row = std::to_string(getpid()) + " ";
+  std::string screen = tmux.WaitFor([&](const std::string& s) {
+    return Has(s, "largest free chunk 120.0 MiB") && Has(s, pid_row);
+  });
   EXPECT_TRUE(Has(screen, "HEAP                      BUFFERS        BYTES         PEAK    FAILS"))
       << screen;
   EXPECT_TRUE(Has(screen, "linux,cma                       1      8.0 MiB      8.0 MiB        0"))
@@ -87,7 +92,8 @@ TEST(TopTest, AnEightyByTwentyFourTerminalShowsTheHeapsLive) {
   Result<UniqueFd> b = DaemonAlloc(cma->get(), 16 << 20);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(DaemonAlloc(cma->get(), 512 << 20).error(), ENOMEM);
-  screen = tmux.WaitFor([](const std::string& s) { return Has(s, "LAST ALLOCATION FAILURES"); });
+  screen =
+      tmux.WaitFor([](const std::string& s) { return Has(s, "ENOMEM") && Has(s, "24.0 MiB"); });
   EXPECT_TRUE(Has(screen, "linux,cma                       2     24.0 MiB     24.0 MiB        1"))
       << screen;
   EXPECT_TRUE(Has(screen, "512.0 MiB  pid " + std::to_string(getpid()))) << screen;
