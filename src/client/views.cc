@@ -250,11 +250,7 @@ Result<std::string> DescribeBoardByName(const std::string& name_or_path) {
   return DescribeBoard(board, placed, log);
 }
 
-bool ParseSize(const std::string& text, uint64_t* size) {
-  size_t used = 0;
-  *size = MemParse(text, &used);
-  return used != 0 && used == text.size();
-}
+bool ParseSize(const std::string& text, uint64_t* size) { return ParseStrictSize(text, size); }
 
 std::string ClientHeapDir() {
   Result<std::string> dir = FindDaemonDir();

@@ -76,7 +76,7 @@ std::string DumpView(pid_t pid, DumpFormat format, const std::vector<BufInfoRow>
 // `dmaheap board NAME|FILE`: what a board declares, placed. Errors are explained on stderr.
 Result<std::string> DescribeBoardByName(const std::string& name_or_path);
 
-// memparse: a size with K, M, G…; false for text that is not entirely one.
+// A size as typed on a command line (ParseStrictSize: decimal, one K/M/G/T suffix, no overflow).
 bool ParseSize(const std::string& text, uint64_t* size);
 
 // For `doctor`: the daemon heap directory clients look at ("" when none can be derived), and

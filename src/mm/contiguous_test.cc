@@ -63,3 +63,29 @@ TEST(CmaArgumentTest, BadArgumentsAreNamed) {
 
 }  // namespace
 }  // namespace dmaheap
+
+namespace dmaheap {
+namespace {
+
+TEST(StrictSizeTest, DecimalWithOneSuffixAndNoOverflow) {
+  uint64_t v = 0;
+  EXPECT_TRUE(ParseStrictSize("4096", &v));
+  EXPECT_EQ(v, 4096u);
+  EXPECT_TRUE(ParseStrictSize("16M", &v));
+  EXPECT_EQ(v, 16u << 20);
+  EXPECT_TRUE(ParseStrictSize("2g", &v));
+  EXPECT_EQ(v, uint64_t{2} << 30);
+  EXPECT_TRUE(ParseStrictSize("0", &v));
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(ParseStrictSize("18446744073709551615", &v));
+  EXPECT_EQ(v, UINT64_MAX);
+  EXPECT_TRUE(ParseStrictSize("16777215T", &v));
+  EXPECT_EQ(v, uint64_t{16777215} << 40);
+  for (const char* bad : {"", "M", "0x10", "-1", "+1", " 1", "1 ", "1MB", "1.5M", "1KM",
+                          "18446744073709551616", "16777216T", "99999999999999999999K", "1E"}) {
+    EXPECT_FALSE(ParseStrictSize(bad, &v)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace dmaheap

@@ -12,11 +12,10 @@ namespace dmaheap {
 
 namespace {
 
-// memparse of the whole text, above 0; 0 when it is not that.
+// A strict size (mm/contiguous.h) above 0; 0 when it is not that.
 uint64_t WholeSize(const std::string& text) {
-  size_t used = 0;
-  const uint64_t size = MemParse(text, &used);
-  return used != 0 && used == text.size() ? size : 0;
+  uint64_t size = 0;
+  return ParseStrictSize(text, &size) ? size : 0;
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ struct LimitConfig {
 // inotify watches for its user and `fd_limit` fds.
 LimitConfig DefaultLimits(uint64_t memory_bytes, uint64_t max_user_watches, uint64_t fd_limit);
 
-// A size as the kernel's memparse reads it ("256M", "1G", "0x100000"), whole: EINVAL with a
+// A size as ParseStrictSize reads it ("256M", "1G", "1048576"), whole: EINVAL with a
 // message naming `option` and the text otherwise, and for 0 (a limit of nothing is a typo).
 Result<uint64_t> ParseLimitSize(const std::string& option, const std::string& text);
 // "NAME=SIZE" of --heap-limit.

@@ -96,11 +96,11 @@ TEST_F(LimitsTest, AFullHeapRefusesEveryUidNamingItsLimit) {
             "limit heap test bytes 32768 denied 1\n");
 }
 
-TEST(LimitsParseTest, SizesAreMemparsedWholeAndAboveZero) {
+TEST(LimitsParseTest, SizesAreStrictAndAboveZero) {
   EXPECT_EQ(ParseLimitSize("--uid-limit", "512M").value(), uint64_t{512} << 20);
   EXPECT_EQ(ParseLimitSize("--uid-limit", "2G").value(), uint64_t{2} << 30);
-  EXPECT_EQ(ParseLimitSize("--uid-limit", "0x1000").value(), 4096u);
-  for (const char* bad : {"", "0", "12Q", "M", "-1", "1G "}) {
+  EXPECT_EQ(ParseLimitSize("--uid-limit", "4096").value(), 4096u);
+  for (const char* bad : {"", "0", "12Q", "M", "-1", "1G ", "0x1000", "99999999999999999999"}) {
     SCOPED_TRACE(bad);
     testing::internal::CaptureStderr();
     EXPECT_EQ(ParseLimitSize("--uid-limit", bad).error(), EINVAL);
