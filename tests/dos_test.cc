@@ -86,6 +86,19 @@ class Attacker {
   int release_ = -1;
 };
 
+// The attack of the (b): 4 KiB buffers allocated, mapped and their fds closed (no fd
+// limit applies to what a mapping holds) until the daemon refuses one. 0 when exactly
+// `expected` were granted and the next was refused ENOMEM.
+int PinUntilRefused(const Daemon& d, int expected) {
+  Result<UniqueFd> sock = ConnectSocket(d.dir() + "/system");
+  if (!sock.ok()) return 200;
+  for (int i = 0;; ++i) {
+    Result<UniqueFd> fd = DaemonAlloc(sock->get(), 4096);
+    if (!fd.ok()) return i == expected && fd.error() == ENOMEM ? 0 : 201;
+    if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd->get(), 0) == MAP_FAILED) return 202;
+  }
+}
+
 TEST(DosTest, OneHugeUncommittedBufferIsRefusedByDefault) {
   Daemon d;  // the default board: 4 GiB, so a non-root uid may hold 2 GiB
   ASSERT_TRUE(d.ready());
@@ -100,16 +113,7 @@ TEST(DosTest, OneHugeUncommittedBufferIsRefusedByDefault) {
 TEST(DosTest, PinningBuffersByTheirMappingsStopsAtTheBufferLimit) {
   Daemon d({"--default-uid-buffers", "200"});
   ASSERT_TRUE(d.ready());
-  Attacker a([&] {
-    Result<UniqueFd> sock = ConnectSocket(d.dir() + "/system");
-    if (!sock.ok()) return 200;
-    for (int i = 0;; ++i) {
-      Result<UniqueFd> fd = DaemonAlloc(sock->get(), 4096);
-      if (!fd.ok()) return i == 200 && fd.error() == ENOMEM ? 0 : 201;
-      // Mapped, then the fd closed: no fd limit applies to what it holds.
-      if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd->get(), 0) == MAP_FAILED) return 202;
-    }
-  });
+  Attacker a([&] { return PinUntilRefused(d, 200); });
   EXPECT_EQ(RootAllocErrno(d, 4096), 0);
   EXPECT_EQ(d.Stat("heap system", "buffers"), 200);
   EXPECT_TRUE(RootStatsWork(d));
@@ -133,15 +137,7 @@ TEST(DosTest, PinnedBuffersSpendOnlyTheAttackersOwnWatches) {
   }
   Daemon d({"--default-uid-buffers", "1000"}, nullptr, {USERNS_LAUNCHER_PATH, "50"});
   ASSERT_TRUE(d.ready());
-  Attacker a([&] {
-    Result<UniqueFd> sock = ConnectSocket(d.dir() + "/system");
-    if (!sock.ok()) return 200;
-    for (int i = 0;; ++i) {
-      Result<UniqueFd> fd = DaemonAlloc(sock->get(), 4096);
-      if (!fd.ok()) return i == 50 && fd.error() == ENOMEM ? 0 : 201;
-      if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd->get(), 0) == MAP_FAILED) return 202;
-    }
-  });
+  Attacker a([&] { return PinUntilRefused(d, 50); });
   Result<UniqueFd> sock = ConnectSocket(d.dir() + "/system");
   ASSERT_TRUE(sock.ok());
   std::vector<UniqueFd> held;

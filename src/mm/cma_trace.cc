@@ -277,33 +277,17 @@ void CmaTraceRecorder::Write(CmaTraceEvent ev) {
 }
 
 void CmaTraceRecorder::AllocStart(const std::string& area, uint64_t count, unsigned align) {
-  CmaTraceEvent ev;
-  ev.kind = CmaTraceEvent::Kind::kAllocStart;
-  ev.area = area;
-  ev.count = count;
-  ev.align = align;
-  Write(std::move(ev));
+  Write({.kind = CmaTraceEvent::Kind::kAllocStart, .area = area, .count = count, .align = align});
 }
 
 void CmaTraceRecorder::AllocFinish(const std::string& area, uint64_t pfn, uint64_t count,
                                    unsigned align, int error) {
-  CmaTraceEvent ev;
-  ev.kind = CmaTraceEvent::Kind::kAlloc;
-  ev.area = area;
-  ev.pfn = pfn;
-  ev.count = count;
-  ev.align = align;
-  ev.ok = error == 0;
-  Write(std::move(ev));
+  Write({.kind = CmaTraceEvent::Kind::kAlloc, .area = area, .pfn = pfn, .count = count,
+         .align = align, .ok = error == 0});
 }
 
 void CmaTraceRecorder::Release(const std::string& area, uint64_t pfn, uint64_t count) {
-  CmaTraceEvent ev;
-  ev.kind = CmaTraceEvent::Kind::kRelease;
-  ev.area = area;
-  ev.pfn = pfn;
-  ev.count = count;
-  Write(std::move(ev));
+  Write({.kind = CmaTraceEvent::Kind::kRelease, .area = area, .pfn = pfn, .count = count});
 }
 
 }  // namespace dmaheap
