@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the main job: dmaheapd on the default board (a private one, started
 # and stopped by `dmaheap run`) and the CMA demo against it — a producer fills a 1080p frame from
-# the CMA heap, a consumer process checks it, `dmaheap dump` shows both holders, lsmod shows the
+# the CMA heap, a consumer process checks it, `dmaheap dump` shows both holders, lsmod --proc-modules shows the
 # heap [permanent] and rmmod is refused. Then devices (HiKey's display refuses a system buffer
 # and maps a CMA one; db845c's codec maps a system buffer as one IOVA range; a heap chosen for
 # two devices), the embedded demo, and an unmodified UAPI program, dynamic and -static, against a

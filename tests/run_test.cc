@@ -159,9 +159,18 @@ TEST(ToolModuleTest, ModulesThroughTheDaemon) {
   Daemon d;
   ASSERT_TRUE(d.ready());
   std::string out;
-  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "lsmod"}, d.Env(), &out), 0) << out;
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "lsmod", "--proc-modules"}, d.Env(), &out), 0) << out;
   EXPECT_EQ(out.rfind("system_heap ", 0), 0u) << out;
   EXPECT_NE(out.find(" [permanent], Live 0x"), std::string::npos) << out;
+  // kmod's table: its header and "%-19s %8ld  %d" columns; no [permanent] (kmod shows none).
+  EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "lsmod"}, d.Env(), &out), 0) << out;
+  EXPECT_EQ(out.rfind("Module                  Size  Used by\nsystem_heap         ", 0), 0u) << out;
+  const size_t row = out.find("\nsystem_heap");
+  ASSERT_NE(row, std::string::npos);
+  const std::string line = out.substr(row + 1, out.find('\n', row + 1) - row - 1);
+  EXPECT_EQ(line.size(), 19u + 1 + 8 + 2 + 1) << "name, size and count in kmod's widths: " << line;
+  EXPECT_EQ(line.substr(line.size() - 3), "  0") << line;
+  EXPECT_EQ(out.find("[permanent]"), std::string::npos) << out;
 
   EXPECT_EQ(RunProgram({DMAHEAP_TOOL_PATH, "rmmod", "system_heap"}, d.Env(), &out), 1);
   EXPECT_NE(out.find("could not remove module system_heap: Device or resource busy"),

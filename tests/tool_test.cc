@@ -245,9 +245,12 @@ TEST(ToolTest, BufinfoLsmodAndCmaAsTextAndJson) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("], \"total_objects\": 1, \"total_bytes\": 8388608}\n"), std::string::npos);
-  ASSERT_EQ(RunProgram({kTool, "lsmod"}, d.Env(), &out), 0);
+  ASSERT_EQ(RunProgram({kTool, "lsmod", "--proc-modules"}, d.Env(), &out), 0);
   EXPECT_NE(out.find("cma_heap "), std::string::npos);
   EXPECT_NE(out.find(" 1 [permanent], Live 0x"), std::string::npos) << "its buffer: " << out;
+  ASSERT_EQ(RunProgram({kTool, "lsmod"}, d.Env(), &out), 0);
+  EXPECT_NE(out.find("\ncma_heap            "), std::string::npos) << out;
+  EXPECT_NE(out.find("  1\n"), std::string::npos) << "its buffer holds it: " << out;
   ASSERT_EQ(RunProgram({kTool, "lsmod", "--json"}, d.Env(), &out), 0);
   EXPECT_NE(out.find("{\"name\": \"cma_heap\", \"size\": "), std::string::npos) << out;
   EXPECT_NE(out.find("\"refcount\": 1, \"deps\": [], \"permanent\": true, \"state\": \"Live\""),

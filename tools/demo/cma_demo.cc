@@ -2,7 +2,8 @@
 // through dmaheap::Client. A producer allocates a 1080p frame from the CMA heap, fills it and
 // passes the fd to a consumer process, which checks every byte, keeps only a mapping and closes
 // its fd. While both hold the frame, `dmaheap dump` shows the buffer and both holders; `dmaheap
-// lsmod` shows the CMA heap as [permanent] and `dmaheap rmmod cma_heap` is refused. Then the
+// lsmod --proc-modules` shows the CMA heap as [permanent] and `dmaheap rmmod cma_heap` is
+// refused. Then the
 // consumer lets go, the producer closes, and the area is empty again.
 //
 // Every step is checked: the program exits non-zero if any is not as described, so the test
@@ -118,9 +119,10 @@ int main() {
   ok = Check(Tool({"dump", "-a"}, &out) == 0 && out.find("1(     0) refs") != std::string::npos &&
                  out.find("0(     1) refs") != std::string::npos,
              "dump -a: the producer by fd, the consumer by its mapping only") && ok;
-  ok = Check(Tool({"lsmod"}, &out) == 0 && out.find("cma_heap") != std::string::npos &&
+  ok = Check(Tool({"lsmod", "--proc-modules"}, &out) == 0 &&
+                 out.find("cma_heap") != std::string::npos &&
                  out.find("[permanent]") != std::string::npos,
-             "lsmod shows the CMA heap as [permanent]") && ok;
+             "lsmod --proc-modules shows the CMA heap as [permanent]") && ok;
   ok = Check(Tool({"rmmod", "cma_heap"}, &out) == 1 &&
                  out.find("Device or resource busy") != std::string::npos,
              "rmmod cma_heap is refused") && ok;

@@ -220,11 +220,35 @@ int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json) {
   return 0;
 }
 
-int LsmodCommand(const ViewOptions& view) {
+int LsmodCommand(const ViewOptions& view, bool proc_modules) {
   std::string text;
   if (!FetchView("lsmod", view, ControlRequest::kLsmod, "", &text)) return 1;
-  if (!view.json) {
+  if (proc_modules) {
     Print(text);
+    return 0;
+  }
+  if (!view.json) {
+    // kmod's lsmod: its header, "%-19s %8ld  %d" (name, size, use count), then the holders —
+    // the modules using this one, /proc/modules' deps without the "[permanent]" mark, which
+    // kmod does not show.
+    std::string out = "Module                  Size  Used by\n";
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      std::vector<std::string> f = SplitFields(line, ' ');
+      if (f.size() != 6) continue;
+      char row[160];
+      std::snprintf(row, sizeof(row), "%-19s %8ld  %d", f[0].c_str(), std::atol(f[1].c_str()),
+                    std::atoi(f[2].c_str()));
+      out += row;
+      bool first = true;
+      for (const std::string& d : SplitFields(f[3], ',')) {
+        if (d.empty() || d == "-" || d == "[permanent]") continue;
+        out += (first ? " " : ",") + d;
+        first = false;
+      }
+      out += "\n";
+    }
+    Print(out);
     return 0;
   }
   // "name size refcount deps state address", deps "-" or "a,b," with "[permanent]," first.

@@ -21,7 +21,8 @@ int HeapsCommand(const ViewOptions& view);
 int AllocCommand(const std::string& heap, const std::string& size, bool hold, bool json);
 int BufinfoCommand(const ViewOptions& view);
 int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json);
-int LsmodCommand(const ViewOptions& view);
+// kmod's lsmod table; `proc_modules`: the /proc/modules text itself (as toybox's lsmod reads it).
+int LsmodCommand(const ViewOptions& view, bool proc_modules);
 int ModinfoCommand(const std::string& name, const ViewOptions& view);
 int CmaCommand(const ViewOptions& view, bool bitmap, const std::string& svg);
 int BoardCommand(const std::string& name_or_path);

@@ -77,8 +77,10 @@ int main(int argc, char** argv) {
   dump->add_flag("-a", dump_all, "a table of buffers by process (fd and map references)");
   dump->add_flag("-b", dump_buffers, "per-buffer and per-exporter stats (the exporter's view)");
   dump->add_flag("--json", dump_json, "print JSON");
-  CLI::App* lsmod = app.add_subcommand("lsmod", "heap modules, /proc/modules format");
+  CLI::App* lsmod = app.add_subcommand("lsmod", "heap modules, as kmod's lsmod lists them");
   add_view(lsmod, true);
+  bool proc_modules = false;
+  lsmod->add_flag("--proc-modules", proc_modules, "the /proc/modules text itself");
   std::string module_arg;
   CLI::App* modinfo = app.add_subcommand("modinfo", "what a module declares");
   modinfo->add_option("name", module_arg, "module name or file")->required();
@@ -198,7 +200,7 @@ int main(int argc, char** argv) {
   }
   if (*bufinfo) return dmaheap::BufinfoCommand(view);
   if (*dump) return dmaheap::DumpCommand(dump_pid, dump_all, dump_buffers, dump_json);
-  if (*lsmod) return dmaheap::LsmodCommand(view);
+  if (*lsmod) return dmaheap::LsmodCommand(view, proc_modules);
   if (*modinfo) return dmaheap::ModinfoCommand(module_arg, view);
   if (*cma) return dmaheap::CmaCommand(view, cma_bitmap, cma_svg);
   if (*board_cmd) return dmaheap::BoardCommand(board_arg);
