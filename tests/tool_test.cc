@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <climits>
 #include <string>
 
 #include "daemon_fixture.h"
@@ -262,6 +263,18 @@ TEST(ToolTest, BufinfoLsmodAndCmaAsTextAndJson) {
                      std::string(60, '.') + "\"}]}\n");
   ASSERT_EQ(RunProgram({kTool, "modinfo", "cma_heap"}, d.Env(), &out), 0);
   EXPECT_NE(out.find("license:        GPL v2"), std::string::npos) << out;
+  EXPECT_NE(out.find("\ndepends:        \n"), std::string::npos) << "modpost's empty depends";
+  char canonical[PATH_MAX];
+  const std::string file = out.substr(16, out.find('\n') - 16);
+  ASSERT_NE(realpath(file.c_str(), canonical), nullptr) << out;
+  EXPECT_EQ(file, canonical) << "filename: is canonical";
+  // kmod's -F and -0.
+  ASSERT_EQ(RunProgram({kTool, "modinfo", "-F", "license", "cma_heap"}, d.Env(), &out), 0);
+  EXPECT_EQ(out, "GPL v2\n");
+  ASSERT_EQ(RunProgram({kTool, "modinfo", "-F", "import_ns", "-0", "cma_heap"}, d.Env(), &out), 0);
+  EXPECT_EQ(out, std::string("DMA_BUF\0DMA_BUF_HEAP\0", 21));
+  ASSERT_EQ(RunProgram({kTool, "modinfo", "-F", "depends", "cma_heap"}, d.Env(), &out), 0);
+  EXPECT_EQ(out, "\n");
   EXPECT_EQ(RunProgram({kTool, "modinfo", "nosuch"}, d.Env(), &out), 1);
   EXPECT_EQ(out, "dmaheap modinfo: ERROR: Module nosuch not found.\n");
 }

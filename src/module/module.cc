@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -158,12 +159,20 @@ Result<std::string> ModuleRegistry::Modinfo(const std::string& name_or_path) con
     path = *found;
   }
   ModuleImage image = TRY(ReadModuleImage(path));
+  // kmod prints the file's canonical path, then the .modinfo fields, `depends` among them: the
+  // modules whose exports this one uses — none here, as heap modules link against the core only
+  // (modpost writes an empty "depends=" for such a module).
+  char canonical[PATH_MAX];
+  if (::realpath(path.c_str(), canonical) != nullptr) path = canonical;
   std::string out = "filename:       " + path + "\n";
+  bool depends = false;
   for (const auto& [key, value] : image.modinfo) {
     std::string label = key + ":";
     label.resize(std::max<size_t>(label.size() + 1, 16), ' ');
     out += label + value + "\n";
+    depends |= key == "depends";
   }
+  if (!depends) out += "depends:        \n";
   out += std::string("permanent:      ") + (image.permanent() ? "yes" : "no") + "\n";
   return out;
 }

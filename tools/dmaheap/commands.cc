@@ -275,10 +275,25 @@ int LsmodCommand(const ViewOptions& view, bool proc_modules) {
   return 0;
 }
 
-int ModinfoCommand(const std::string& name, const ViewOptions& view) {
+int ModinfoCommand(const std::string& name, const ViewOptions& view, const std::string& field,
+                   bool nul) {
   std::string text;
   if (!FetchView("modinfo", view, ControlRequest::kModinfo, name, &text)) return 1;
-  Print(text);
+  // kmod's -F FIELD (that field's values only, one a line) and -0 (NUL ends each instead).
+  const char end = nul ? '\0' : '\n';
+  std::string out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (field.empty()) {
+      out += line + end;
+      continue;
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos || line.compare(0, colon, field) != 0) continue;
+    const size_t value = line.find_first_not_of(' ', colon + 1);
+    out += (value == std::string::npos ? std::string() : line.substr(value)) + end;
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
 

@@ -23,7 +23,9 @@ int BufinfoCommand(const ViewOptions& view);
 int DumpCommand(pid_t pid, bool all, bool per_buffer, bool json);
 // kmod's lsmod table; `proc_modules`: the /proc/modules text itself (as toybox's lsmod reads it).
 int LsmodCommand(const ViewOptions& view, bool proc_modules);
-int ModinfoCommand(const std::string& name, const ViewOptions& view);
+// kmod's modinfo; `field`: only that field's values (-F); `nul`: NUL-terminated (-0).
+int ModinfoCommand(const std::string& name, const ViewOptions& view, const std::string& field,
+                   bool nul);
 int CmaCommand(const ViewOptions& view, bool bitmap, const std::string& svg);
 int BoardCommand(const std::string& name_or_path);
 int DoctorCommand();

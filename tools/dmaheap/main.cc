@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   CLI::App* modinfo = app.add_subcommand("modinfo", "what a module declares");
   modinfo->add_option("name", module_arg, "module name or file")->required();
   add_view(modinfo, true);
+  std::string modinfo_field;
+  bool modinfo_nul = false;
+  modinfo->add_option("-F,--field", modinfo_field, "only this field's values, one a line");
+  modinfo->add_flag("-0,--null", modinfo_nul, "end each line with NUL, not a newline");
   bool cma_bitmap = false;
   CLI::App* cma = app.add_subcommand("cma", "CMA areas: debugfs values and a map of each bitmap");
   add_view(cma, true);
@@ -201,7 +205,7 @@ int main(int argc, char** argv) {
   if (*bufinfo) return dmaheap::BufinfoCommand(view);
   if (*dump) return dmaheap::DumpCommand(dump_pid, dump_all, dump_buffers, dump_json);
   if (*lsmod) return dmaheap::LsmodCommand(view, proc_modules);
-  if (*modinfo) return dmaheap::ModinfoCommand(module_arg, view);
+  if (*modinfo) return dmaheap::ModinfoCommand(module_arg, view, modinfo_field, modinfo_nul);
   if (*cma) return dmaheap::CmaCommand(view, cma_bitmap, cma_svg);
   if (*board_cmd) return dmaheap::BoardCommand(board_arg);
   if (*replay) return dmaheap::ReplayCommand(replay_options);
