@@ -18,6 +18,8 @@ Op ToOp(ControlRequest request) {
       return Op::kBufInfo;
     case ControlRequest::kCma:
       return Op::kCma;
+    case ControlRequest::kDmesg:
+      return Op::kDmesg;
     case ControlRequest::kLsmod:
       return Op::kLsmod;
     case ControlRequest::kModinfo:

@@ -21,6 +21,7 @@ enum class ControlRequest {
   kInsmod,    // arg: a module path the daemon can open
   kRmmod,     // arg: a module name
   kModprobe,  // arg: a module name
+  kDmesg,     // the daemon's message ring ("[seconds] line" lines)
 };
 
 class ControlConnection {

@@ -39,6 +39,7 @@ enum class Op : uint32_t {
   kLsmod = 22,     // control socket: the /proc/modules text
   kModinfo = 23,   // control socket: payload = module name or path; kmod's modinfo text
   kCma = 24,       // control socket: the CMA areas, debugfs style (CmaDebugfsText)
+  kDmesg = 25,     // control socket: the daemon's message ring (service/message_log.h)
   kDevices = 32,   // device socket: the devices and their DMA counters (device_wire.h)
   kAttach = 33,    // device socket: attach + map the attached buffer fd for a device
   kDetach = 34,    // device socket: cmd = an attachment id of this connection

@@ -109,6 +109,7 @@ Result<void> CheckControlRequest(const Request& request) {
     case Op::kLsmod:
     case Op::kModinfo:
     case Op::kCma:
+    case Op::kDmesg:
       return {};
     default:
       return Errno(EOPNOTSUPP);

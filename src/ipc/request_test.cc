@@ -6,13 +6,12 @@
 #include "ipc/request.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <functional>
@@ -298,8 +297,8 @@ TEST(EncodeHeapInfoTest, PropertiesBecomeBits) {
 }
 
 TEST(DecodeHeapRequestTest, ControlAndUnknownOpsAreEopnotsupp) {
-  for (uint32_t op :
-       {0u, 6u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 32u, 33u, 35u, 0xffffffffu}) {
+  for (uint32_t op : {0u, 6u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 32u, 33u, 35u,
+                      0xffffffffu}) {
     SCOPED_TRACE(op);
     EXPECT_EQ(HeapErrno(static_cast<Op>(op), ""), EOPNOTSUPP);
     EXPECT_EQ(HeapErrno(static_cast<Op>(op), "", 1), EOPNOTSUPP);
@@ -309,7 +308,7 @@ TEST(DecodeHeapRequestTest, ControlAndUnknownOpsAreEopnotsupp) {
 // ---- CheckControlRequest -----------------------------------------------------------------
 
 constexpr Op kControlOps[] = {Op::kStats,    Op::kBarrier, Op::kBufInfo, Op::kInsmod, Op::kRmmod,
-                              Op::kModprobe, Op::kLsmod,   Op::kModinfo, Op::kCma};
+                              Op::kModprobe, Op::kLsmod,   Op::kModinfo, Op::kCma,    Op::kDmesg};
 
 TEST(CheckControlRequestTest, EveryControlOpFromRoot) {
   for (Op op : kControlOps) {
@@ -342,7 +341,7 @@ TEST(CheckControlRequestTest, FdsAreEinval) {
 }
 
 TEST(CheckControlRequestTest, HeapAndUnknownOpsAreEopnotsupp) {
-  for (uint32_t op : {0u, 1u, 2u, 3u, 4u, 15u, 25u, 0xffffffffu}) {
+  for (uint32_t op : {0u, 1u, 2u, 3u, 4u, 15u, 26u, 0xffffffffu}) {
     SCOPED_TRACE(op);
     EXPECT_EQ(CheckControlRequest(Decoded(static_cast<Op>(op), "")).error(), EOPNOTSUPP);
   }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mm/reserved_mem.h"
+#include "service/message_log.h"
 #include "system/cma_view.h"
 #include "system/system_core.h"
 
@@ -111,6 +112,8 @@ ControlAnswer HandleControl(SystemCore& core, Op op, std::string_view arg_view) 
       return {0, core.BufInfo(), false};
     case Op::kCma:
       return {0, CmaView(core, arg), false};
+    case Op::kDmesg:
+      return {0, MessageLog::Text(), false};
     case Op::kLsmod:
       return {0, core.modules().ProcModules(), false};
     case Op::kModinfo: {

@@ -29,6 +29,7 @@
 #include "ipc/paths.h"
 #include "mm/cma_trace.h"
 #include "platform/fault.h"
+#include "service/message_log.h"
 #include "service/server.h"
 #include "system/system_core.h"
 
@@ -240,6 +241,9 @@ int main(int argc, char** argv) {
     close(ready_pipe[0]);
     setsid();
   }
+  // From here every message is also kept for `dmaheap dmesg` (a bad board or option was said on
+  // the caller's terminal above).
+  dmaheap::MessageLog::Capture();
 
   dmaheap::SystemConfig system_config = *board_config;
   if (!modules_file.empty()) {
@@ -301,6 +305,8 @@ int main(int argc, char** argv) {
       dup2(null_fd, STDOUT_FILENO);
       close(null_fd);
     }
+    // Detached: nothing more on the launcher's terminal; `dmaheap dmesg` has it all.
+    dmaheap::MessageLog::Detach();
   }
   auto run = (*server)->Run();
   sd_notify(0, "STOPPING=1");

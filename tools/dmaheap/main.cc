@@ -4,7 +4,7 @@
 //   dmaheap heaps | alloc HEAP SIZE [--hold]  the heaps (kernel, daemon or embedded), one buffer
 //   dmaheap bufinfo | dump [-a|-b] [PID]      buffers: the exporter's view, the holders' view
 //   dmaheap lsmod | modinfo NAME | cma         the daemon's (else a freshly booted board's)
-//   dmaheap insmod PATH | rmmod NAME | modprobe NAME | stats | barrier   the daemon's
+//   dmaheap insmod PATH | rmmod NAME | modprobe NAME | stats | barrier | dmesg   the daemon's
 //   dmaheap board NAME|FILE | doctor          a board before booting it; what this machine does
 //   dmaheap replay TRACE --board B            CMA sizing: replay a trace of cma events
 //   dmaheap top [--once]                      the heaps live
@@ -132,6 +132,8 @@ int main(int argc, char** argv) {
   CLI::App* modprobe = app.add_subcommand("modprobe", "load a heap module by name into the daemon");
   modprobe->add_option("name", module_arg, "module name")->required();
   CLI::App* stats = app.add_subcommand("stats", "per-heap memory and buffers of the daemon");
+  CLI::App* dmesg = app.add_subcommand(
+      "dmesg", "the daemon's messages, stamped as dmesg does (why an insmod or ALLOC failed)");
   CLI::App* barrier = app.add_subcommand("barrier", "wait until the daemon's queued releases are done");
 
   // `run`'s command line is split here, not by CLI11, which would take the command's own options
@@ -224,6 +226,7 @@ int main(int argc, char** argv) {
   if (*rmmod) return dmaheap::ControlCommand(ControlRequest::kRmmod, "rmmod", module_arg);
   if (*modprobe) return dmaheap::ControlCommand(ControlRequest::kModprobe, "modprobe", module_arg);
   if (*stats) return dmaheap::ControlCommand(ControlRequest::kStats, "stats");
+  if (*dmesg) return dmaheap::ControlCommand(ControlRequest::kDmesg, "dmesg");
   if (*barrier) return dmaheap::ControlCommand(ControlRequest::kBarrier, "barrier");
   return 2;
 }
