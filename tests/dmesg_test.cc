@@ -1,6 +1,7 @@
 // The daemon's message ring: why an allocation was refused reaches `dmaheap dmesg`, stamped as
 // the kernel's dmesg stamps it; and a detached daemon says nothing more on its launcher's
 // terminal once it is ready (its launcher's stderr is closed, so a pipe reaches end of file).
+// That daemon's DMAHEAP_DIR also has parents that do not exist yet: it makes them.
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -66,7 +67,7 @@ TEST(DmesgTest, WhyAnAllocationWasRefusedIsInTheRing) {
 TEST(DmesgTest, ADetachedDaemonLeavesItsLaunchersTerminal) {
   char tmpl[] = "/tmp/dh-detach.XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = std::string(tmpl) + "/h";
+  const std::string dir = std::string(tmpl) + "/not/yet/h";  // the daemon makes its parents
   const std::map<std::string, std::string> env = {{"DMAHEAP_DIR", dir},
                                                   {"DMAHEAP_CONTROL", dir + ".ctl"}};
   // The launcher returns once the daemon is ready, and the pipe it wrote to reaches its end

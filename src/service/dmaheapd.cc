@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -38,6 +39,22 @@ namespace {
 int Fail(const std::string& what, int err) {
   std::fprintf(stderr, "dmaheapd: %s: %s\n", what.c_str(), std::strerror(err));
   return 1;
+}
+
+// `mkdir -p` of the directories above `path` (0755: unprivileged clients must reach the sockets
+// of a world-accessible heap), so DMAHEAP_DIR=/tmp/a/b/h works as given. False, said, when one
+// cannot be made.
+bool MakeParents(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      std::fprintf(stderr, "dmaheapd: cannot make %s (for %s): %s\n", dir.c_str(), path.c_str(),
+                   std::strerror(errno));
+      return false;
+    }
+  }
+  return true;
 }
 
 // The system daemon's file (root), or the user's own daemon's: $XDG_CONFIG_HOME/dmaheap/ or
@@ -177,6 +194,9 @@ int main(int argc, char** argv) {
   config.heap_dir = *dir;
   config.control_path = std::move(dmaheap::ControlSocketPath()).value();
   config.device_path = std::move(dmaheap::DeviceSocketPath()).value();
+  for (const std::string* path : {&config.heap_dir, &config.control_path, &config.device_path}) {
+    if (!MakeParents(*path)) return 2;
+  }
   for (const std::string& text : heap_modes) {
     auto mode = dmaheap::ParseHeapMode(text);
     if (!mode.ok()) return 2;
