@@ -24,9 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!r.ok() || r->peak_placed_pages > area.count) __builtin_trap();
   (void)SmallestFittingPages(*events, area, 16, 1024);
   for (const CmaTraceEvent& ev : *events) {
-    // Names a CMA area can have (a device-tree node's: C strings without blanks or controls).
-    bool writable = !ev.area.empty();
+    // Names a CMA area can have (a device-tree node's: C strings without blanks or controls),
+    // and tasks a comm can be (the recorder writes "<...>" for an empty one; no NUL, no line end).
+    bool writable = !ev.area.empty() && !ev.task.empty();
     for (unsigned char c : ev.area) writable &= c > ' ';
+    for (unsigned char c : ev.task) writable &= c >= ' ';
     if (!writable) continue;
     Result<std::vector<CmaTraceEvent>> back = ParseCmaTrace(FormatCmaTraceEvent(ev), nullptr);
     if (!back.ok() || back->size() != 1) __builtin_trap();

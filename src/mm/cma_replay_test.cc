@@ -105,6 +105,16 @@ TEST(CmaTraceTest, ReadsTheOldFormatWithoutNames) {
   EXPECT_EQ(events[2].pid, 431) << "the tgid column";
 }
 
+TEST(CmaTraceTest, ATaskNameMayHoldWhatFtracePrints) {
+  // comm is printed as it is: a " [1]" or a dash inside it is still the task's.
+  std::vector<CmaTraceEvent> events = Parse(
+      "  Binder [1] x-y-1234  ( 1200) [003] d..1.  7.5: cma_release: name=reserved "
+      "pfn=0x10 page=0 count=2\n");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].task, "Binder [1] x-y");
+  EXPECT_EQ(events[0].pid, 1234);
+}
+
 TEST(CmaTraceTest, AMalformedLineIsNamedAndStopsTheParse) {
   std::string error;
   EXPECT_EQ(

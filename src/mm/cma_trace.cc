@@ -72,10 +72,8 @@ struct LineParts {
   std::string_view task, pid, timestamp, event, fields;
 };
 
-// `TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: EVENT: FIELDS`.
-bool SplitEventLine(std::string_view line, LineParts* parts) {
-  const size_t open = line.find(" [");
-  if (open == std::string_view::npos) return false;
+// The task and pid before the CPU column that starts at `open` (" [CPU]"), or false.
+bool SplitTask(std::string_view line, size_t open, LineParts* parts) {
   const size_t close = line.find(']', open);
   if (close == std::string_view::npos || !AllDigits(line.substr(open + 2, close - open - 2))) {
     return false;
@@ -92,6 +90,19 @@ bool SplitEventLine(std::string_view line, LineParts* parts) {
   }
   parts->task = head.substr(0, dash);
   parts->pid = head.substr(dash + 1);
+  return true;
+}
+
+// `TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: EVENT: FIELDS`. A task's name is anything (ftrace
+// prints comm as it is, " [1]" included): the CPU column is the first " [DIGITS]" after which the
+// head ends in -PID.
+bool SplitEventLine(std::string_view line, LineParts* parts) {
+  size_t open = line.find(" [");
+  while (open != std::string_view::npos && !SplitTask(line, open, parts)) {
+    open = line.find(" [", open + 1);
+  }
+  if (open == std::string_view::npos) return false;
+  const size_t close = line.find(']', open);
   const std::string_view rest = line.substr(close + 1);
   const size_t colon = rest.find(": ");
   if (colon == std::string_view::npos) return false;
@@ -282,8 +293,12 @@ void CmaTraceRecorder::AllocStart(const std::string& area, uint64_t count, unsig
 
 void CmaTraceRecorder::AllocFinish(const std::string& area, uint64_t pfn, uint64_t count,
                                    unsigned align, int error) {
-  Write({.kind = CmaTraceEvent::Kind::kAlloc, .area = area, .pfn = pfn, .count = count,
-         .align = align, .ok = error == 0});
+  Write({.kind = CmaTraceEvent::Kind::kAlloc,
+         .area = area,
+         .pfn = pfn,
+         .count = count,
+         .align = align,
+         .ok = error == 0});
 }
 
 void CmaTraceRecorder::Release(const std::string& area, uint64_t pfn, uint64_t count) {
