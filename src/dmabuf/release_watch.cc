@@ -66,10 +66,14 @@ Result<ReleaseWatch::Token> ReleaseWatch::Add(uid_t uid, const char* path, ino_t
   const int wd = ::inotify_add_watch(in->fd.get(), path, IN_DELETE_SELF);
   if (wd < 0) {
     if (errno != ENOSPC) return Errno(errno);
-    std::fprintf(stderr,
-                 "dmaheap: uid %u: inotify watch limit reached (fs.inotify.max_user_watches); "
-                 "allocation refused with ENOMEM\n",
-                 static_cast<unsigned>(uid));
+    // Once per uid: a client that keeps asking must not flood the log.
+    if (limit_logged_.insert(uid).second) {
+      std::fprintf(stderr,
+                   "dmaheap: uid %u: inotify watch limit reached (fs.inotify.max_user_watches); "
+                   "its allocations are refused with ENOMEM until it releases buffers (logged "
+                   "once)\n",
+                   static_cast<unsigned>(uid));
+    }
     return Errno(ENOMEM);
   }
   in->by_wd[wd] = ino;

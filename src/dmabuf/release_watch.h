@@ -45,7 +45,8 @@ class ReleaseWatch {
 
   // Watches `path` (a memfd inode `ino`, through /proc/…/fd/N or map_files) for its release,
   // charged to `uid` where this process can charge another uid, else to its own. ENOMEM when the
-  // uid has no watch left (fs.inotify.max_user_watches; logged), ENOENT when the inode is gone.
+  // uid has no watch left (fs.inotify.max_user_watches; logged once per uid), ENOENT when the
+  // inode is gone.
   Result<Token> Add(uid_t uid, const char* path, ino_t ino);
   // Drops a watch Add made (its inode no longer wanted); no event will report it.
   void Cancel(const Token& token);
@@ -86,6 +87,7 @@ class ReleaseWatch {
   // process lives (pointers stay valid for the epoll set).
   std::unordered_map<uid_t, std::unique_ptr<Instance>> instances_;
   std::unordered_set<uid_t> fallback_logged_;  // guarded by mu_
+  std::unordered_set<uid_t> limit_logged_;     // guarded by mu_
 };
 
 }  // namespace dmaheap
