@@ -3,6 +3,7 @@
 // over-limit ALLOC fail with ENOMEM for that uid or heap alone, counted in stats.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -96,9 +97,11 @@ TEST(AccountingTest, BadLimitsAreRefusedAtStart) {
         {"--heap-limit", "system", "--heap-limit system: expected NAME=SIZE"}}) {
     std::string out;
     EXPECT_EQ(RunProgram({DMAHEAPD_PATH, "--foreground", flag, value},
-                         {{"DMAHEAP_DIR", "/nonexistent/h"}}, &out),
+                         {{"DMAHEAP_DIR", "/tmp/dmaheap-refused/h"}}, &out),
               2);
     EXPECT_NE(out.find(message), std::string::npos) << out;
+    struct stat st {};
+    EXPECT_NE(stat("/tmp/dmaheap-refused", &st), 0) << "a refused start makes nothing on disk";
   }
 }
 

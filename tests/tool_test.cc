@@ -408,7 +408,7 @@ TEST(ToolTest, BothProgramsSayTheirVersion) {
 
 TEST(ToolTest, HeapsAndAllocSayWhenNoDaemonAnswered) {
   const std::map<std::string, std::string> env = {
-      {"DMAHEAP_SYSTEM_DIR", "/tmp/dmaheap-no-system"}, {"DMAHEAP_KERNEL_HEAPS", "/nonexistent"}};
+      {"DMAHEAP_SYSTEM_DIR", "/tmp/dmaheap-no-system"}, {"DMAHEAP_KERNEL_HEAPS", "/nonexistent-sysfs"}};
   std::string out;
   ASSERT_EQ(RunProgram({kTool, "heaps"}, env, &out), 0) << out;
   EXPECT_NE(out.find("dmaheap heaps: no daemon running (looked in /tmp/dmaheap-no-system); board "

@@ -194,9 +194,6 @@ int main(int argc, char** argv) {
   config.heap_dir = *dir;
   config.control_path = std::move(dmaheap::ControlSocketPath()).value();
   config.device_path = std::move(dmaheap::DeviceSocketPath()).value();
-  for (const std::string* path : {&config.heap_dir, &config.control_path, &config.device_path}) {
-    if (!MakeParents(*path)) return 2;
-  }
   for (const std::string& text : heap_modes) {
     auto mode = dmaheap::ParseHeapMode(text);
     if (!mode.ok()) return 2;
@@ -231,6 +228,11 @@ int main(int argc, char** argv) {
     }
     recorder = std::make_unique<dmaheap::CmaTraceRecorder>(out);
     dmaheap::CmaTraceRecorder::Install(recorder.get());
+  }
+
+  // Every option is valid: only now is anything made on disk.
+  for (const std::string* path : {&config.heap_dir, &config.control_path, &config.device_path}) {
+    if (!MakeParents(*path)) return 2;
   }
 
   // Every client connection is an fd: take the whole allowance the hard limit gives.
