@@ -150,6 +150,32 @@ TEST(CmaSizingTest, TheOldFormatGivesTheSameAnswer) {
   }
 }
 
+TEST(CmaSizingTest, JsonHoldsEveryFailure) {
+  // 40 allocations of 40 000 pages, each bigger than hikey960's 128 MiB area: 40 failures, and
+  // no area up to the board's RAM fits them all.
+  char tmpl[] = "/tmp/dh-many.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string trace = std::string(tmpl) + "/many.trace";
+  {
+    std::ofstream out(trace);
+    for (int i = 0; i < 40; ++i) {
+      out << "  a-1 [000] ..... 1." << 100000 + i << ": cma_alloc_finish: name=linux,cma pfn=0x"
+          << std::hex << 0x100000 + i * 40000 << std::dec
+          << " page=0 count=40000 align=0 errorno=0\n";
+    }
+  }
+  std::string out;
+  EXPECT_EQ(RunProgram({kTool, "replay", trace, "--board", "hikey960", "--json"}, {}, &out), 3);
+  (void)!system(("rm -rf " + std::string(tmpl)).c_str());
+  size_t failures = 0;
+  for (size_t at = 0; (at = out.find("{\"line\": ", at)) != std::string::npos; ++at) ++failures;
+  EXPECT_EQ(failures, 40u) << out;
+  EXPECT_NE(out.find("\"smallest_fitting_bytes\": 0, \"granule_bytes\": 2097152, \"cma\": \"\", "
+                     "\"dt_size\": \"\"}\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(CmaSizingTest, AMalformedTraceNamesItsLine) {
   std::string out;
   EXPECT_EQ(

@@ -181,22 +181,26 @@ int ReplayCommand(const ReplayOptions& o) {
                     f.used_pages);
       failures += buf;
     }
-    char buf[1024];
-    std::snprintf(buf, sizeof(buf),
+    // The failures can be many: the list is spliced in, not formatted into a fixed buffer.
+    char head[640], tail[512];
+    std::snprintf(head, sizeof(head),
                   "{\"version\": 1, \"board\": %s, \"area\": %s, \"base\": %" PRIu64
                   ", \"size_bytes\": %" PRIu64
                   ", \"events\": %zu, \"peak_requested_bytes\": %" PRIu64
                   ", \"peak_placed_bytes\": %" PRIu64 ", \"min_maxchunk_pages\": %" PRIu64
-                  ", \"min_maxchunk_line\": %zu, \"failures\": [%s], \"failed_on_device\": %zu, "
-                  "\"releases_skipped\": %zu, \"fits\": %s, \"smallest_fitting_bytes\": %" PRIu64
-                  ", \"granule_bytes\": %" PRIu64 ", \"cma\": %s, \"dt_size\": %s}\n",
+                  ", \"min_maxchunk_line\": %zu, \"failures\": [",
                   JsonString(o.board).c_str(), JsonString(region->name).c_str(), region->base, size,
                   events.size(), r.peak_requested_pages * kPage, r.peak_placed_pages * kPage,
-                  r.min_maxchunk_pages, r.min_maxchunk_line, failures.c_str(), r.failed_on_device,
-                  r.releases_skipped, fits ? "true" : "false", smallest, kCmaMinAlignment,
-                  JsonString(smallest ? "cma=" + CmaValue(smallest) : "").c_str(),
+                  r.min_maxchunk_pages, r.min_maxchunk_line);
+    std::snprintf(tail, sizeof(tail),
+                  "], \"failed_on_device\": %zu, \"releases_skipped\": %zu, \"fits\": %s, "
+                  "\"smallest_fitting_bytes\": %" PRIu64 ", \"granule_bytes\": %" PRIu64
+                  ", \"cma\": %s, \"dt_size\": %s}\n",
+                  r.failed_on_device, r.releases_skipped, fits ? "true" : "false", smallest,
+                  kCmaMinAlignment, JsonString(smallest ? "cma=" + CmaValue(smallest) : "").c_str(),
                   JsonString(smallest ? DtSize(smallest) : "").c_str());
-    std::fputs(buf, stdout);
+    const std::string json = head + failures + tail;
+    std::fputs(json.c_str(), stdout);
     return fits ? 0 : 3;
   }
 
